@@ -1,0 +1,12 @@
+"""optuna-whale: a storage-backed Whale Optimization Algorithm sampler and pruner for Optuna.
+
+``import optuna_whale`` needs only optuna and numpy. The compression helpers
+(:mod:`optuna_whale.compression`) and the benchmark harness (:mod:`optuna_whale.bench`) are
+imported on demand and need the ``compress`` / ``bench`` extras.
+"""
+
+from optuna_whale._version import __version__
+from optuna_whale.sampler import WhaleSampler
+from optuna_whale.woa import WhaleOptimizer
+
+__all__ = ["WhaleOptimizer", "WhaleSampler", "__version__"]

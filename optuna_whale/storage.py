@@ -1,0 +1,298 @@
+"""Where :class:`~optuna_whale.WhaleSampler` keeps its state: the storage layout, in one place.
+
+The sampler keeps nothing in memory that the storage does not also hold. Everything is plain
+JSON (numbers, strings, lists of numbers); nothing is ever pickled, because a shared storage is
+written by many workers.
+
+Trial system attrs, written once by ``sample_relative`` while the trial is RUNNING
+-------------------------------------------------------------------------------------
+=================  ==============  ================================================================
+key                type            meaning
+=================  ==============  ================================================================
+``whale:space``    str (12 hex)    fingerprint of the relative search space (:func:`space_key`);
+                                   trials of another space belong to another population
+``whale:cycle``    int             the cycle (restart epoch) the trial belongs to
+``whale:slot``     int             the whale slot the trial moves
+``whale:x``        list[float]     its continuous position in ``[0, 1]^d`` (before rounding
+                                   to grids and categories)
+``whale:move``     str             init, restart, search, encircle or spiral
+``whale:gen``      float           generation ``E_c / N_c`` of the cycle when it was sampled
+=================  ==============  ================================================================
+
+Trial user attrs (shown by optuna-dashboard): ``whale_slot``, ``whale_cycle``, ``whale_move``,
+``whale_generation``. Study system attrs: ``whale:seed`` (int), the seed of the Latin hypercube
+designs, written once by the first worker that needs it.
+
+Size: about ``150 + 20 d`` bytes per trial for a ``d``-coordinate cube (:func:`tag_size`),
+whatever the number of trials.
+
+How the population is rebuilt (:class:`StoredPopulation`)
+--------------------------------------------------------
+* A finished trial tagged with the current space is an evaluation of ``(cycle, slot)`` at
+  ``whale:x``: COMPLETE with its value, PRUNED with its last intermediate value when
+  ``consider_pruned_trials`` (else as a failure), FAIL as a failure (it frees the slot).
+* A RUNNING tagged trial holds its slot.
+* A finished trial *without* tags (enqueued, ``add_trial``, start-up or fixed-parameter trials)
+  whose parameters cover the space joins as an evaluation at the centre of its parameters' cells,
+  in slot ``number mod N_c`` of the newest cycle begun before it (by trial number).
+* Values are turned into minimisation values (maximised objectives are negated).
+
+The fold is order-independent (:class:`optuna_whale.woa.PopulationBuilder`), so every worker,
+and a fresh process after a crash, rebuilds the same population from the same trials. The
+incremental cache only skips trials already folded: finished trials never change, and the cache
+checks that the trial it stopped at is still the same trial (else it rebuilds from scratch).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_whale.woa import Evaluation, MOVES, PopulationBuilder, Population, WOAConfig
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+    from optuna_whale.space import UnitCubeSpace
+
+__all__ = [
+    "KEY_CYCLE",
+    "KEY_GENERATION",
+    "KEY_MOVE",
+    "KEY_SEED",
+    "KEY_SLOT",
+    "KEY_SPACE",
+    "KEY_X",
+    "StoredPopulation",
+    "TrialTag",
+    "read_tag",
+    "tag_size",
+    "trial_value",
+    "write_tag",
+]
+
+KEY_SPACE = "whale:space"
+KEY_CYCLE = "whale:cycle"
+KEY_SLOT = "whale:slot"
+KEY_X = "whale:x"
+KEY_MOVE = "whale:move"
+KEY_GENERATION = "whale:gen"
+KEY_SEED = "whale:seed"
+
+USER_SLOT = "whale_slot"
+USER_CYCLE = "whale_cycle"
+USER_MOVE = "whale_move"
+USER_GENERATION = "whale_generation"
+
+
+@dataclass(frozen=True)
+class TrialTag:
+    """What one sampled trial records about its whale."""
+
+    space: str
+    cycle: int
+    slot: int
+    x: tuple[float, ...]
+    move: str
+    generation: float
+
+    def system_attrs(self) -> dict[str, Any]:
+        return {
+            KEY_SPACE: self.space,
+            KEY_CYCLE: self.cycle,
+            KEY_SLOT: self.slot,
+            KEY_X: [float(f"{v:.17g}") for v in self.x],
+            KEY_MOVE: self.move,
+            KEY_GENERATION: round(self.generation, 4),
+        }
+
+    def user_attrs(self) -> dict[str, Any]:
+        return {
+            USER_SLOT: self.slot,
+            USER_CYCLE: self.cycle,
+            USER_MOVE: self.move,
+            USER_GENERATION: round(self.generation, 2),
+        }
+
+
+def write_tag(storage: BaseStorage, trial_id: int, tag: TrialTag) -> None:
+    """Write the tag of a RUNNING trial (system attrs first: they are what rebuilds state)."""
+    for key, value in tag.system_attrs().items():
+        storage.set_trial_system_attr(trial_id, key, value)
+    for key, value in tag.user_attrs().items():
+        storage.set_trial_user_attr(trial_id, key, value)
+
+
+def tag_size(tag: TrialTag) -> int:
+    """Bytes of JSON the tag adds to a trial (keys and values, system and user attrs)."""
+    import json
+
+    attrs = {**tag.system_attrs(), **tag.user_attrs()}
+    return sum(len(k) + len(json.dumps(v)) for k, v in attrs.items())
+
+
+def read_tag(trial: FrozenTrial) -> TrialTag | None:
+    """The trial's tag, or None if it has none or it is malformed (never trusted blindly)."""
+    attrs = trial.system_attrs
+    if KEY_SPACE not in attrs:
+        return None
+    try:
+        space = attrs[KEY_SPACE]
+        cycle = attrs[KEY_CYCLE]
+        slot = attrs[KEY_SLOT]
+        x = attrs[KEY_X]
+        move = attrs.get(KEY_MOVE, "init")
+        generation = float(attrs.get(KEY_GENERATION, 0.0))
+        if not (isinstance(space, str) and isinstance(cycle, int) and isinstance(slot, int)):
+            return None
+        if cycle < 0 or slot < 0 or not isinstance(x, list):
+            return None
+        xs = tuple(float(v) for v in x)
+        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in xs):
+            return None
+        if move not in MOVES:
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return TrialTag(space, cycle, slot, xs, move, generation)
+
+
+def trial_value(
+    trial: FrozenTrial, direction: StudyDirection, consider_pruned_trials: bool
+) -> float | None:
+    """The minimisation value a finished trial contributes, or None when it counts as failed."""
+    value: float | None = None
+    if trial.state == TrialState.COMPLETE and trial.values is not None:
+        value = trial.values[0]
+    elif trial.state == TrialState.PRUNED and consider_pruned_trials and trial.intermediate_values:
+        value = trial.intermediate_values[max(trial.intermediate_values)]
+    if value is None or math.isnan(value):
+        return None
+    return -float(value) if direction == StudyDirection.MAXIMIZE else float(value)
+
+
+class StoredPopulation:
+    """The population of one study and one search space, folded from its trials.
+
+    :meth:`sync` reads the trials (incrementally, see the module docstring) and :meth:`snapshot`
+    gives the :class:`~optuna_whale.woa.Population` of a cycle.
+    """
+
+    def __init__(
+        self,
+        config: WOAConfig,
+        space: UnitCubeSpace,
+        direction: StudyDirection,
+        consider_pruned_trials: bool,
+    ) -> None:
+        self.config = config
+        self.space = space
+        self.direction = direction
+        self.consider_pruned_trials = consider_pruned_trials
+        self._reset()
+
+    def _reset(self) -> None:
+        self.builder = PopulationBuilder(self.config)
+        self._frontier = 0
+        self._frontier_id: int | None = None
+        self._folded_beyond: set[int] = set()
+        self._externals: list[Evaluation] = []
+        self._cycle_start: dict[int, int] = {}
+        self._running: list[tuple[int, int]] = []
+
+    def _note_cycle(self, cycle: int, number: int) -> None:
+        start = self._cycle_start.get(cycle)
+        if start is None or number < start:
+            self._cycle_start[cycle] = number
+        self.builder.touch(cycle)
+
+    def _fold(self, trial: FrozenTrial) -> None:
+        tag = read_tag(trial)
+        value = trial_value(trial, self.direction, self.consider_pruned_trials)
+        if tag is None:
+            if value is None:
+                return
+            x = self.space.encode(trial.params)
+            if x is not None:
+                self._externals.append(Evaluation(trial.number, trial.number, -1, x, value))
+            return
+        if tag.space != self.space.key or len(tag.x) != self.config.dim:
+            return
+        self._note_cycle(tag.cycle, trial.number)
+        if tag.slot >= self.config.cycle_size(tag.cycle):
+            return  # written by a sampler with another population size: not ours
+        if value is None:
+            self.builder.add_failure(tag.cycle, tag.slot)
+        else:
+            self.builder.add(Evaluation(trial.number, tag.slot, tag.cycle, np.array(tag.x), value))
+
+    def sync(self, trials: list[FrozenTrial], exclude_number: int | None = None) -> None:
+        """Fold newly finished trials and collect the running ones."""
+        f = self._frontier
+        if f > 0 and (len(trials) < f or trials[f - 1]._trial_id != self._frontier_id):
+            self._reset()
+            f = 0
+        running: list[tuple[int, int]] = []
+        advancing = True
+        for index in range(f, len(trials)):
+            t = trials[index]
+            finished = t.state.is_finished()
+            if finished:
+                if t.number not in self._folded_beyond:
+                    self._fold(t)
+                    if not advancing:
+                        self._folded_beyond.add(t.number)
+                if advancing:
+                    self._folded_beyond.discard(t.number)
+                    self._frontier = index + 1
+                    self._frontier_id = t._trial_id
+                continue
+            advancing = False
+            if t.number == exclude_number or t.state != TrialState.RUNNING:
+                continue
+            tag = read_tag(t)
+            if tag is not None and tag.space == self.space.key:
+                self._note_cycle(tag.cycle, t.number)
+                running.append((tag.cycle, tag.slot))
+        self._running = running
+
+    @property
+    def current_cycle(self) -> int:
+        return max(self._cycle_start, default=0)
+
+    def externals_of(self, cycle: int) -> list[Evaluation]:
+        """Untagged evaluations that belong to ``cycle``: newest cycle begun before them."""
+        starts = sorted(self._cycle_start.items())
+        out = []
+        for ev in self._externals:
+            own = 0
+            for c, start in starts:
+                if start < ev.number:
+                    own = max(own, c)
+            if own == cycle:
+                out.append(Evaluation(ev.number, ev.number, cycle, ev.x, ev.value))
+        return out
+
+    def snapshot(self, cycle: int | None = None) -> Population:
+        c = self.current_cycle if cycle is None else cycle
+        return self.builder.snapshot(c, self._running, self.externals_of(c))
+
+    def start_cycle(self, cycle: int, number: int) -> None:
+        """The calling trial ``number`` opens ``cycle`` (it is about to be tagged with it)."""
+        self._note_cycle(cycle, number)
+
+
+def read_design_seed(storage: BaseStorage, study_id: int, proposal: int) -> int:
+    """The study's design seed; the first worker writes ``proposal``, later ones read it."""
+    attrs = storage.get_study_system_attrs(study_id)
+    seed = attrs.get(KEY_SEED)
+    if isinstance(seed, int):
+        return seed
+    storage.set_study_system_attr(study_id, KEY_SEED, int(proposal))
+    seed = storage.get_study_system_attrs(study_id).get(KEY_SEED, proposal)
+    return int(seed) if isinstance(seed, int) else int(proposal)

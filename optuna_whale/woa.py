@@ -1,0 +1,673 @@
+"""The Whale Optimization Algorithm on the unit cube ``[0, 1]^d``: every equation lives here.
+
+Pure numpy; nothing in this module imports Optuna. :class:`~optuna_whale.WhaleSampler` is a
+thin adapter that maps Optuna distributions onto the cube (:mod:`optuna_whale.space`) and keeps
+every evaluation in the study's storage (:mod:`optuna_whale.storage`); :class:`WhaleOptimizer`
+is the same algorithm as a stand-alone ask/tell optimiser.
+
+All values are *minimised* here (the adapter negates maximised objectives).
+
+Population and greedy replacement
+---------------------------------
+A *cycle* ``c`` has ``N_c`` whale *slots*. Every evaluation is tagged with ``(cycle, slot)``.
+The incumbent of a slot is the best evaluation tagged with it (ties go to the newer one), which
+is exactly greedy replacement: a whale moves only to a position at least as good as its own.
+Because "best of a set" does not depend on the order in which results arrive, workers that see
+the same evaluations rebuild the same population, whatever order those evaluations finished in.
+The leader ``X*`` is the best incumbent of the current cycle.
+
+The three moves (default variant: shift-invariant, per-dimension coefficients)
+------------------------------------------------------------------------------
+With ``g = E_c / N_c`` generations done in the cycle (``E_c`` finished evaluations) and ``T``
+generations per cycle::
+
+    a  = 2 (1 - min(g/T, 1))                 (2 -> 0 over a cycle)
+    a2 = -1 - min(g/T, 1)                    (-1 -> -2)
+    A_j = a (2 r_j - 1),  C_j = 2 r'_j,  l_j = (a2 - 1) r''_j + 1     (drawn per dimension j)
+
+    p <  0.5, |A0| >= 1 :  X' = X_r - A ⊙ |C ⊙ (X_r - X_i)|          search for prey
+    p <  0.5, |A0| <  1 :  X' = X* - A ⊙ |C ⊙ (X* - X_i)|            encircling prey
+    p >= 0.5            :  X' = X* + |X* - X_i| ⊙ e^(b l) ⊙ cos(2 π l)   bubble-net spiral
+
+``A0 = a (2 r0 - 1)`` is one scalar draw per move that keeps the canonical odds of exploring
+(``1 - 1/a`` while ``a > 1``). Only differences of positions appear, so a shifted problem gives a
+shifted search (no centre bias). When ``X_i`` is the leader itself the difference would vanish, so
+a random partner ``X_r`` stands in for ``X_i`` in the difference.
+
+With probability ``eigen_probability`` a move is taken in the eigenbasis ``B`` of the covariance
+of the cycle's elite (the best ``max(2d, N_c)`` evaluations): every difference ``D`` becomes
+``B (f(B^T D))`` where ``f`` is the per-coordinate operation above. On a rotated, ill-conditioned
+valley the per-coordinate draws then follow the valley's axes.
+
+Points that leave the cube are *reflected* (``x -> -x``, ``x -> 2 - x``), never clipped: clipping
+piles points onto the bounds and flatters problems whose optimum is on a bound.
+
+Budget-free schedule and restarts
+---------------------------------
+Optuna never tells a sampler ``n_trials``, so ``a`` decays over a *cycle* of ``T`` generations
+(default ``T = max(10, ceil(50 d / N_0))``: a cycle lasts about ``50 d`` evaluations). A cycle
+ends when ``E_c >= T N_c`` (schedule done), when the cycle's best has not improved for
+``S N_c`` evaluations (stagnation; default ``S = max(5, T / 2)``), or when the incumbents have
+collapsed (their spread is below ``1e-9`` in every coordinate). The next cycle ``c + 1``
+
+* has ``N_{c+1} = min(round(N_0 g^(c+1)), 8 N_0)`` slots (``g = population_growth``, 1 by
+  default; ``g = 2`` is the IPOP rule),
+* keeps the best evaluation found so far as the incumbent of slot 0 (elitism: nothing is
+  re-evaluated), and
+* fills the other slots from a fresh Latin hypercube over the whole cube (a restart *away* from
+  the leader), then continues with ``a = 2`` again.
+
+The first cycle starts from a Latin hypercube of ``N_0`` points.
+
+The canonical variant (Mirjalili & Lewis 2016)
+----------------------------------------------
+``variant="canonical"`` is the reference algorithm exactly: ``A, C, p, l`` are one scalar per
+move; encircling is ``X* - A |C X* - X_i|`` and search is ``X_r - A |C X_r - X_i|`` computed in the
+problem's own coordinates (the box passed as ``native_lower``/``native_upper``, which is where the
+centre bias lives); positions are clipped to the box; a whale always moves to its newest position
+(no greedy selection; the slot's incumbent is its newest evaluation); no eigenbasis and no
+stagnation restarts (only the cycle restart, since the paper's ``T`` must come from somewhere).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+__all__ = [
+    "MOVES",
+    "VARIANTS",
+    "Evaluation",
+    "Population",
+    "PopulationBuilder",
+    "Proposal",
+    "WOAConfig",
+    "WhaleOptimizer",
+    "cycle_is_done",
+    "default_cycle_generations",
+    "default_population_size",
+    "latin_hypercube",
+    "propose",
+    "reflect",
+]
+
+VARIANTS = ("default", "canonical")
+MOVES = ("init", "restart", "search", "encircle", "spiral")
+
+_COLLAPSE_TOL = 1e-9
+_MAX_GROWTH_FACTOR = 8
+
+
+def default_population_size(dim: int) -> int:
+    """``N_0 = max(10, 4 + floor(3 ln d))`` (CMA-ES's rule with a floor of ten whales)."""
+    return max(10, 4 + int(3 * math.log(max(dim, 1))))
+
+
+def default_cycle_generations(dim: int, population_size: int) -> int:
+    """``T = max(10, ceil(50 d / N_0))``: one cycle lasts about ``50 d`` evaluations."""
+    return max(10, math.ceil(50 * dim / population_size))
+
+
+@dataclass(frozen=True)
+class WOAConfig:
+    """Settings of the algorithm; see the module docstring for the equations they enter."""
+
+    dim: int
+    population_size: int
+    cycle_generations: int
+    stagnation_generations: int
+    variant: str = "default"
+    spiral_b: float = 1.0
+    eigen_probability: float = 0.5
+    population_growth: float = 1.0
+    native_lower: tuple[float, ...] | None = None
+    native_upper: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"dim must be >= 1, got {self.dim}.")
+        if self.population_size < 2:
+            raise ValueError(f"population_size must be >= 2, got {self.population_size}.")
+        if self.cycle_generations < 1:
+            raise ValueError(f"cycle_generations must be >= 1, got {self.cycle_generations}.")
+        if self.stagnation_generations < 1:
+            raise ValueError(
+                f"stagnation_generations must be >= 1, got {self.stagnation_generations}."
+            )
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}.")
+        if not 0.0 <= self.eigen_probability <= 1.0:
+            raise ValueError(
+                f"eigen_probability must be in [0, 1], got {self.eigen_probability}."
+            )
+        if not self.population_growth >= 1.0:
+            raise ValueError(f"population_growth must be >= 1, got {self.population_growth}.")
+        if (self.native_lower is None) != (self.native_upper is None):
+            raise ValueError("native_lower and native_upper must be given together.")
+        if self.native_lower is not None and self.native_upper is not None:
+            if len(self.native_lower) != self.dim or len(self.native_upper) != self.dim:
+                raise ValueError("native_lower/native_upper must have length dim.")
+
+    @classmethod
+    def create(
+        cls,
+        dim: int,
+        population_size: int | None = None,
+        cycle_generations: int | None = None,
+        stagnation_generations: int | None = None,
+        **kwargs: object,
+    ) -> WOAConfig:
+        """Fill the automatic defaults (``N_0``, ``T``, ``S``) for a ``dim``-dimensional cube."""
+        n = population_size if population_size is not None else default_population_size(dim)
+        t = cycle_generations if cycle_generations is not None else default_cycle_generations(dim, n)
+        s = stagnation_generations if stagnation_generations is not None else max(5, t // 2)
+        return cls(dim, n, t, s, **kwargs)  # type: ignore[arg-type]
+
+    def cycle_size(self, cycle: int) -> int:
+        """``N_c = min(round(N_0 g^c), 8 N_0)``."""
+        size = round(self.population_size * self.population_growth**cycle)
+        return int(min(size, _MAX_GROWTH_FACTOR * self.population_size))
+
+    @property
+    def canonical(self) -> bool:
+        return self.variant == "canonical"
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementary operations
+# ---------------------------------------------------------------------------------------------
+
+
+def reflect(x: np.ndarray) -> np.ndarray:
+    """Fold ``x`` back into ``[0, 1]`` by reflection at the faces (period 2)."""
+    y = np.mod(x, 2.0)
+    return np.where(y > 1.0, 2.0 - y, y)
+
+
+def latin_hypercube(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points of a Latin hypercube in ``[0, 1]^dim``: one point per row/column stratum."""
+    u = rng.random((n, dim))
+    perms = np.argsort(rng.random((n, dim)), axis=0)
+    return (perms + u) / n
+
+
+def design_point(design_seed: int, cycle: int, size: int, slot: int, dim: int) -> np.ndarray:
+    """Row ``slot`` of cycle ``cycle``'s Latin hypercube; every worker computes the same one."""
+    rng = np.random.default_rng([design_seed, cycle, size, dim])
+    return latin_hypercube(size, dim, rng)[slot]
+
+
+# ---------------------------------------------------------------------------------------------
+# The population, rebuilt from evaluations (order-independent fold)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One finished evaluation: a position of whale ``slot`` in ``cycle`` and its value."""
+
+    number: int
+    slot: int
+    cycle: int
+    x: np.ndarray
+    value: float
+
+
+def _better(a: tuple[float, int], b: tuple[float, int]) -> bool:
+    """Is ``(value, number)`` ``a`` at least as good as ``b``? Ties go to the newer number."""
+    return a[0] < b[0] or (a[0] == b[0] and a[1] > b[1])
+
+
+def _rank_key(value: float, number: int) -> tuple[float, int]:
+    return (value, -number)
+
+
+
+@dataclass
+class _Cycle:
+    size: int
+    incumbent: dict[int, Evaluation] = field(default_factory=dict)
+    finished_numbers: list[int] = field(default_factory=list)
+    finished_per_slot: dict[int, int] = field(default_factory=dict)
+    failed_per_slot: dict[int, int] = field(default_factory=dict)
+    best: Evaluation | None = None
+    elite: list[tuple[tuple[float, int], Evaluation]] = field(default_factory=list)
+
+
+@dataclass
+class Population:
+    """The state a move is computed from: cycle ``cycle``'s slots as the evaluations left them.
+
+    ``positions[k]`` / ``values[k]`` / ``numbers[k]`` are slot ``k``'s incumbent (NaN / NaN / -1
+    where the slot has none yet); ``running[k]`` counts live trials of the slot, ``attempts[k]``
+    every trial ever given to it in this cycle (finished, failed or running).
+    """
+
+    cycle: int
+    size: int
+    positions: np.ndarray
+    values: np.ndarray
+    numbers: np.ndarray
+    running: np.ndarray
+    attempts: np.ndarray
+    n_finished: int
+    n_since_improvement: int
+    elite: np.ndarray
+    best: Evaluation | None
+
+    @property
+    def occupied(self) -> np.ndarray:
+        return self.numbers >= 0
+
+    @property
+    def leader(self) -> int | None:
+        """Slot of the best incumbent (ties to the newer evaluation), or None when empty."""
+        best: int | None = None
+        for k in np.flatnonzero(self.occupied):
+            if best is None or _better(
+                (float(self.values[k]), int(self.numbers[k])),
+                (float(self.values[best]), int(self.numbers[best])),
+            ):
+                best = int(k)
+        return best
+
+    @property
+    def generation(self) -> float:
+        """``g = E_c / N_c``."""
+        return self.n_finished / self.size
+
+
+class PopulationBuilder:
+    """Folds evaluations into per-cycle populations; the result does not depend on their order.
+
+    ``add`` / ``add_failure`` may be called in any order and at any time; ``snapshot`` gives the
+    :class:`Population` of a cycle given the trials still running. This is what lets many workers
+    that read the same storage agree on one population without talking to each other.
+    """
+
+    def __init__(self, config: WOAConfig) -> None:
+        self.config = config
+        self._cycles: dict[int, _Cycle] = {}
+
+    def _cycle(self, cycle: int) -> _Cycle:
+        if cycle < 0:
+            raise ValueError(f"cycle must be >= 0, got {cycle}.")
+        if cycle not in self._cycles:
+            self._cycles[cycle] = _Cycle(size=self.config.cycle_size(cycle))
+        return self._cycles[cycle]
+
+    @property
+    def max_cycle(self) -> int:
+        return max(self._cycles, default=0)
+
+    def add(self, ev: Evaluation) -> None:
+        """Fold one finished evaluation (greedy replacement, elite, stagnation bookkeeping)."""
+        cyc = self._cycle(ev.cycle)
+        if not 0 <= ev.slot < cyc.size:
+            raise ValueError(f"slot {ev.slot} outside cycle {ev.cycle} of size {cyc.size}.")
+        bisect.insort(cyc.finished_numbers, ev.number)
+        cyc.finished_per_slot[ev.slot] = cyc.finished_per_slot.get(ev.slot, 0) + 1
+        key = (ev.value, ev.number)
+        current = cyc.incumbent.get(ev.slot)
+        if self.config.canonical:
+            if current is None or ev.number > current.number:
+                cyc.incumbent[ev.slot] = ev
+        elif current is None or _better(key, (current.value, current.number)):
+            cyc.incumbent[ev.slot] = ev
+        if cyc.best is None or _better(key, (cyc.best.value, cyc.best.number)):
+            cyc.best = ev
+        k_elite = max(2 * self.config.dim, cyc.size)
+        entry = (_rank_key(ev.value, ev.number), ev)
+        if len(cyc.elite) < k_elite or entry[0] < cyc.elite[-1][0]:
+            keys = [e[0] for e in cyc.elite]
+            cyc.elite.insert(bisect.bisect(keys, entry[0]), entry)
+            del cyc.elite[k_elite:]
+
+    def add_failure(self, cycle: int, slot: int) -> None:
+        """A failed trial (exception, NaN, dead worker) frees its slot and counts an attempt."""
+        cyc = self._cycle(cycle)
+        cyc.failed_per_slot[slot] = cyc.failed_per_slot.get(slot, 0) + 1
+
+    def touch(self, cycle: int) -> None:
+        """Make ``cycle`` known (a running trial was tagged with it)."""
+        self._cycle(cycle)
+
+    def best_before(self, cycle: int) -> Evaluation | None:
+        """The best evaluation of all cycles before ``cycle`` (the elite carried into it)."""
+        best: Evaluation | None = None
+        for c, cyc in self._cycles.items():
+            if c < cycle and cyc.best is not None:
+                if best is None or _better(
+                    (cyc.best.value, cyc.best.number), (best.value, best.number)
+                ):
+                    best = cyc.best
+        return best
+
+    def snapshot(
+        self,
+        cycle: int,
+        running: Sequence[tuple[int, int]] = (),
+        externals: Sequence[Evaluation] = (),
+    ) -> Population:
+        """Population of ``cycle``.
+
+        ``running`` holds ``(cycle, slot)`` of live trials. ``externals`` are evaluations the
+        algorithm did not propose (enqueued, added, start-up trials) that belong to ``cycle``;
+        an external one competes for slot ``number mod N_c`` like a proposed one.
+        """
+        cfg = self.config
+        cyc = self._cycles.get(cycle) or _Cycle(size=cfg.cycle_size(cycle))
+        n = cyc.size
+        attempts = np.zeros(n, dtype=int)
+        for slot, count in cyc.finished_per_slot.items():
+            attempts[slot] += count
+        for slot, count in cyc.failed_per_slot.items():
+            if 0 <= slot < n:
+                attempts[slot] += count
+        run = np.zeros(n, dtype=int)
+        for c, slot in running:
+            if c == cycle and 0 <= slot < n:
+                run[slot] += 1
+                attempts[slot] += 1
+
+        incumbents = dict(cyc.incumbent)
+        best = cyc.best
+        elite = list(cyc.elite)
+        finished = list(cyc.finished_numbers)
+
+        def offer(ev: Evaluation, slot: int) -> None:
+            nonlocal best
+            cur = incumbents.get(slot)
+            if cur is None or _better((ev.value, ev.number), (cur.value, cur.number)):
+                incumbents[slot] = ev
+            if best is None or _better((ev.value, ev.number), (best.value, best.number)):
+                best = ev
+            elite.append((_rank_key(ev.value, ev.number), ev))
+
+        for ev in externals:
+            offer(ev, ev.slot % n)
+            bisect.insort(finished, ev.number)
+            attempts[ev.slot % n] += 1
+        carried = self.best_before(cycle) if cycle > 0 else None
+        if carried is not None:
+            offer(carried, 0)  # elitism: slot 0 of a restarted cycle holds the best so far
+            attempts[0] += 1
+
+        positions = np.full((n, cfg.dim), np.nan)
+        values = np.full(n, np.nan)
+        numbers = np.full(n, -1, dtype=int)
+        for slot, ev in incumbents.items():
+            positions[slot] = ev.x
+            values[slot] = ev.value
+            numbers[slot] = ev.number
+        elite.sort(key=lambda e: e[0])
+        k_elite = max(2 * cfg.dim, n)
+        elite_x = (
+            np.array([e[1].x for e in elite[:k_elite]]) if elite else np.empty((0, cfg.dim))
+        )
+        own_finished = [num for num in finished if carried is None or num != carried.number]
+        since = (
+            len(own_finished)
+            if best is None
+            else len(own_finished) - bisect.bisect_right(own_finished, best.number)
+        )
+        return Population(
+            cycle=cycle,
+            size=n,
+            positions=positions,
+            values=values,
+            numbers=numbers,
+            running=run,
+            attempts=attempts,
+            n_finished=len(own_finished),
+            n_since_improvement=since,
+            elite=elite_x,
+            best=best,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedule and moves
+# ---------------------------------------------------------------------------------------------
+
+
+def cycle_is_done(pop: Population, config: WOAConfig) -> bool:
+    """End of cycle: schedule done, stagnation (default variant) or collapse (module docstring)."""
+    if pop.n_finished >= config.cycle_generations * pop.size:
+        return True
+    if config.canonical:
+        return False
+    if pop.n_since_improvement >= config.stagnation_generations * pop.size:
+        return True
+    occ = pop.occupied
+    if occ.sum() == pop.size and pop.n_finished >= pop.size:
+        spread = np.ptp(pop.positions[occ], axis=0)
+        if np.all(spread < _COLLAPSE_TOL):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Where whale ``slot`` of ``cycle`` goes next, and by which move."""
+
+    x: np.ndarray
+    slot: int
+    cycle: int
+    move: str
+    generation: float
+    number: int = -1
+
+
+def _choose_slot(pop: Population) -> tuple[int, bool]:
+    """Pick the slot for the next trial; returns ``(slot, needs_initial_point)``.
+
+    Rule: an empty slot with no live trial first (lowest index); otherwise the occupied slot
+    with the fewest live trials, then the fewest attempts, then the lowest index. So one worker
+    visits the slots round-robin, and ``R`` concurrent workers put at most ``ceil(R / N_c)`` live
+    trials on a slot (more only when two workers pick at the same instant).
+    """
+    occ = pop.occupied
+    empty_free = np.flatnonzero(~occ & (pop.running == 0))
+    if empty_free.size:
+        return int(empty_free[0]), True
+    cand = np.flatnonzero(occ)
+    if cand.size == 0:  # every slot empty and busy: more workers than whales at start-up
+        k = int(np.lexsort((np.arange(pop.size), pop.running))[0])
+        return k, True
+    order = np.lexsort((cand, pop.attempts[cand], pop.running[cand]))
+    return int(cand[order[0]]), False
+
+
+def _eigenbasis(elite: np.ndarray, dim: int) -> np.ndarray | None:
+    if elite.shape[0] < 2:
+        return None
+    centred = elite - elite.mean(axis=0)
+    cov = centred.T @ centred / elite.shape[0]
+    cov += 1e-20 * np.eye(dim)
+    if not np.all(np.isfinite(cov)):
+        return None
+    _, vecs = np.linalg.eigh(cov)
+    return vecs
+
+
+def _partner(pop: Population, i: int, rng: np.random.Generator) -> int | None:
+    others = np.flatnonzero(pop.occupied)
+    others = others[others != i]
+    if others.size == 0:
+        return None
+    return int(rng.choice(others))
+
+
+def _move_default(
+    pop: Population, i: int, config: WOAConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
+    d = config.dim
+    frac = min(pop.generation / config.cycle_generations, 1.0)
+    a = 2.0 * (1.0 - frac)
+    a2 = -1.0 - frac
+    leader = pop.leader
+    assert leader is not None
+    x_star = pop.positions[leader]
+    x_i = pop.positions[i]
+    r = _partner(pop, i, rng)
+    basis = None
+    if config.eigen_probability > 0 and rng.random() < config.eigen_probability:
+        basis = _eigenbasis(pop.elite, d)
+
+    def to_local(v: np.ndarray) -> np.ndarray:
+        return v if basis is None else basis.T @ v
+
+    def to_global(v: np.ndarray) -> np.ndarray:
+        return v if basis is None else basis @ v
+
+    def difference(ref: np.ndarray) -> np.ndarray:
+        diff = ref - x_i
+        if np.max(np.abs(diff)) < 1e-15 and r is not None:
+            diff = pop.positions[r] - x_i  # X_i is the reference itself: use a partner
+        if np.max(np.abs(diff)) < 1e-15:
+            diff = 1e-3 * rng.standard_normal(d)
+        return diff
+
+    if rng.random() < 0.5:
+        a0 = a * (2.0 * rng.random() - 1.0)
+        if abs(a0) >= 1.0 and r is not None:
+            ref, move = pop.positions[r], "search"
+        else:
+            ref, move = x_star, "encircle"
+        big_a = a * (2.0 * rng.random(d) - 1.0)
+        big_c = 2.0 * rng.random(d)
+        step = to_global(-big_a * np.abs(big_c * to_local(difference(ref))))
+        return reflect(ref + step), move
+    ell = (a2 - 1.0) * rng.random(d) + 1.0
+    spiral = np.exp(config.spiral_b * ell) * np.cos(2.0 * np.pi * ell)
+    step = to_global(np.abs(to_local(difference(x_star))) * spiral)
+    return reflect(x_star + step), "spiral"
+
+
+def _move_canonical(
+    pop: Population, i: int, config: WOAConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
+    lo = np.zeros(config.dim) if config.native_lower is None else np.asarray(config.native_lower)
+    hi = np.ones(config.dim) if config.native_upper is None else np.asarray(config.native_upper)
+    width = hi - lo
+
+    def native(x: np.ndarray) -> np.ndarray:
+        return lo + x * width
+
+    frac = min(pop.generation / config.cycle_generations, 1.0)
+    a = 2.0 * (1.0 - frac)
+    a2 = -1.0 - frac
+    leader = pop.leader
+    assert leader is not None
+    z_star = native(pop.positions[leader])
+    z_i = native(pop.positions[i])
+    r1, r2 = rng.random(), rng.random()
+    big_a = 2.0 * a * r1 - a
+    big_c = 2.0 * r2
+    ell = (a2 - 1.0) * rng.random() + 1.0
+    p = rng.random()
+    if p < 0.5:
+        if abs(big_a) >= 1.0:
+            occ = np.flatnonzero(pop.occupied)
+            z_r = native(pop.positions[int(rng.choice(occ))])
+            z_new, move = z_r - big_a * np.abs(big_c * z_r - z_i), "search"
+        else:
+            z_new, move = z_star - big_a * np.abs(big_c * z_star - z_i), "encircle"
+    else:
+        dist = np.abs(z_star - z_i)
+        z_new = dist * np.exp(config.spiral_b * ell) * np.cos(2.0 * np.pi * ell) + z_star
+        move = "spiral"
+    safe = np.where(width > 0, width, 1.0)
+    return np.clip((z_new - lo) / safe, 0.0, 1.0), move
+
+
+def propose(
+    pop: Population, config: WOAConfig, rng: np.random.Generator, design_seed: int
+) -> Proposal:
+    """The next point to evaluate for ``pop`` (which must be the current cycle's population)."""
+    slot, initial = _choose_slot(pop)
+    if initial:
+        first_attempt = pop.attempts[slot] == 0
+        if first_attempt:
+            x = design_point(design_seed, pop.cycle, pop.size, slot, config.dim)
+        else:  # the design point failed before: a fresh uniform point instead
+            x = rng.random(config.dim)
+        move = "init" if pop.cycle == 0 else "restart"
+        return Proposal(x, slot, pop.cycle, move, pop.generation)
+    mover = _move_canonical if config.canonical else _move_default
+    x, move = mover(pop, slot, config, rng)
+    return Proposal(np.asarray(x, dtype=float), slot, pop.cycle, move, pop.generation)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stand-alone ask/tell optimiser
+# ---------------------------------------------------------------------------------------------
+
+
+class WhaleOptimizer:
+    """WOA as a plain ask/tell optimiser on ``[0, 1]^dim`` (minimisation), no Optuna needed.
+
+    >>> opt = WhaleOptimizer(dim=2, seed=0)
+    >>> for _ in range(100):
+    ...     p = opt.ask()
+    ...     opt.tell(p, float(((p.x - 0.3) ** 2).sum()))
+    >>> opt.best_value < 1e-2
+    True
+
+    Asks may be told in any order, or never (call :meth:`forget` for a lost evaluation): the
+    same rules that let Optuna workers share one population apply.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        population_size: int | None = None,
+        seed: int | None = None,
+        variant: str = "default",
+        **config_kwargs: object,
+    ) -> None:
+        self.config = WOAConfig.create(
+            dim, population_size=population_size, variant=variant, **config_kwargs
+        )
+        self._rng = np.random.default_rng(seed)
+        self._design_seed = int(self._rng.integers(2**31 - 1))
+        self._builder = PopulationBuilder(self.config)
+        self._running: dict[int, tuple[int, int]] = {}
+        self._number = 0
+        self._cycle = 0
+        self.best_x: np.ndarray | None = None
+        self.best_value = math.inf
+
+    def population(self) -> Population:
+        return self._builder.snapshot(self._cycle, list(self._running.values()))
+
+    def ask(self) -> Proposal:
+        pop = self.population()
+        if cycle_is_done(pop, self.config):
+            self._cycle += 1
+            self._builder.touch(self._cycle)
+            pop = self.population()
+        prop = replace(propose(pop, self.config, self._rng, self._design_seed), number=self._number)
+        self._running[self._number] = (prop.cycle, prop.slot)
+        self._number += 1
+        return prop
+
+    def tell(self, proposal: Proposal, value: float) -> None:
+        number = proposal.number
+        self._running.pop(number, None)
+        if math.isnan(value):
+            self._builder.add_failure(proposal.cycle, proposal.slot)
+            return
+        ev = Evaluation(number, proposal.slot, proposal.cycle, np.array(proposal.x), float(value))
+        self._builder.add(ev)
+        if value < self.best_value:
+            self.best_value, self.best_x = float(value), np.array(proposal.x)
+
+    def forget(self, proposal: Proposal) -> None:
+        """The evaluation is lost: free the slot as a failure."""
+        self.tell(proposal, math.nan)
