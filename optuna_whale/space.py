@@ -54,7 +54,6 @@ class UnitCubeSpace:
     def __init__(self, search_space: Mapping[str, BaseDistribution]) -> None:
         self.names: list[str] = list(search_space)
         self.distributions: dict[str, BaseDistribution] = dict(search_space)
-        self.key = space_key(search_space)
         self._slices: dict[str, slice] = {}
         lower: list[float] = []
         upper: list[float] = []
@@ -89,6 +88,7 @@ class UnitCubeSpace:
             self._slices[name] = slice(start, start + width)
             start += width
         self.dim = start
+        self.key = space_key(search_space)
         self.native_lower = tuple(lower)
         self.native_upper = tuple(upper)
 

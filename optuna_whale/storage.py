@@ -53,7 +53,7 @@ import numpy as np
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_whale.woa import Evaluation, MOVES, PopulationBuilder, Population, WOAConfig
+from optuna_whale.woa import MOVES, Evaluation, Population, PopulationBuilder, WOAConfig
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage

@@ -148,9 +148,12 @@ class WOAConfig:
             raise ValueError(f"population_growth must be >= 1, got {self.population_growth}.")
         if (self.native_lower is None) != (self.native_upper is None):
             raise ValueError("native_lower and native_upper must be given together.")
-        if self.native_lower is not None and self.native_upper is not None:
-            if len(self.native_lower) != self.dim or len(self.native_upper) != self.dim:
-                raise ValueError("native_lower/native_upper must have length dim.")
+        if (
+            self.native_lower is not None
+            and self.native_upper is not None
+            and (len(self.native_lower) != self.dim or len(self.native_upper) != self.dim)
+        ):
+            raise ValueError("native_lower/native_upper must have length dim.")
 
     @classmethod
     def create(
@@ -340,11 +343,12 @@ class PopulationBuilder:
         """The best evaluation of all cycles before ``cycle`` (the elite carried into it)."""
         best: Evaluation | None = None
         for c, cyc in self._cycles.items():
-            if c < cycle and cyc.best is not None:
-                if best is None or _better(
-                    (cyc.best.value, cyc.best.number), (best.value, best.number)
-                ):
-                    best = cyc.best
+            if (
+                c < cycle
+                and cyc.best is not None
+                and (best is None or _better((cyc.best.value, cyc.best.number), (best.value, best.number)))
+            ):
+                best = cyc.best
         return best
 
     def snapshot(
@@ -632,7 +636,7 @@ class WhaleOptimizer:
         **config_kwargs: object,
     ) -> None:
         self.config = WOAConfig.create(
-            dim, population_size=population_size, variant=variant, **config_kwargs
+            dim, population_size, variant=variant, **config_kwargs  # type: ignore[arg-type]
         )
         self._rng = np.random.default_rng(seed)
         self._design_seed = int(self._rng.integers(2**31 - 1))

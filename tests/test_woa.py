@@ -1,0 +1,220 @@
+"""The numpy WOA core: equations, fold, schedule (no Optuna)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from optuna_whale.woa import (
+    Evaluation,
+    PopulationBuilder,
+    WhaleOptimizer,
+    WOAConfig,
+    cycle_is_done,
+    default_cycle_generations,
+    default_population_size,
+    latin_hypercube,
+    propose,
+    reflect,
+)
+
+
+def test_reflect_folds_back_into_cube() -> None:
+    x = np.array([-0.25, 1.25, 0.5, 2.5, -1.75, 1.0, 0.0])
+    np.testing.assert_allclose(reflect(x), [0.25, 0.75, 0.5, 0.5, 0.25, 1.0, 0.0])
+
+
+def test_latin_hypercube_one_point_per_stratum() -> None:
+    pts = latin_hypercube(7, 3, np.random.default_rng(0))
+    assert pts.shape == (7, 3)
+    for j in range(3):
+        assert sorted(np.floor(pts[:, j] * 7).astype(int)) == list(range(7))
+
+
+def test_defaults() -> None:
+    assert default_population_size(1) == 10
+    assert default_population_size(200) == 4 + int(3 * math.log(200))
+    assert default_cycle_generations(5, 10) == 25
+    assert default_cycle_generations(1, 10) == 10
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"population_size": 1}, "population_size"),
+        ({"variant": "fancy"}, "variant"),
+        ({"eigen_probability": 1.5}, "eigen_probability"),
+        ({"population_growth": 0.5}, "population_growth"),
+        ({"cycle_generations": 0}, "cycle_generations"),
+    ],
+)
+def test_config_validation(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        WOAConfig.create(3, **kwargs)
+
+
+def _evaluations(n: int, dim: int, size: int, seed: int) -> list[Evaluation]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for number in range(n):
+        x = rng.random(dim)
+        value = float(np.round(((x - 0.3) ** 2).sum(), 1))  # rounded: creates ties
+        out.append(Evaluation(number, number % size, 0, x, value))
+    return out
+
+
+@pytest.mark.parametrize("variant", ["default", "canonical"])
+def test_fold_is_order_independent(variant: str) -> None:
+    cfg = WOAConfig.create(3, population_size=5, variant=variant)
+    evs = _evaluations(60, 3, 5, seed=1)
+    snaps = []
+    for perm_seed in range(4):
+        builder = PopulationBuilder(cfg)
+        for i in np.random.default_rng(perm_seed).permutation(len(evs)):
+            builder.add(evs[i])
+        snaps.append(builder.snapshot(0))
+    for s in snaps[1:]:
+        np.testing.assert_array_equal(s.numbers, snaps[0].numbers)
+        np.testing.assert_array_equal(s.positions, snaps[0].positions)
+        np.testing.assert_array_equal(s.elite, snaps[0].elite)
+        assert s.n_since_improvement == snaps[0].n_since_improvement
+
+
+def test_greedy_replacement_keeps_best_and_prefers_newer_on_ties() -> None:
+    cfg = WOAConfig.create(2, population_size=2)
+    b = PopulationBuilder(cfg)
+    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), 5.0))
+    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), 7.0))  # worse: the whale does not move
+    assert b.snapshot(0).numbers[0] == 0
+    b.add(Evaluation(4, 0, 0, np.array([0.3, 0.3]), 5.0))  # as good: the whale moves
+    assert b.snapshot(0).numbers[0] == 4
+
+
+def test_canonical_always_overwrites() -> None:
+    cfg = WOAConfig.create(2, population_size=2, variant="canonical")
+    b = PopulationBuilder(cfg)
+    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), 1.0))
+    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), 9.0))
+    assert b.snapshot(0).numbers[0] == 2
+
+
+def test_failures_free_slots_and_count_attempts() -> None:
+    cfg = WOAConfig.create(2, population_size=3)
+    b = PopulationBuilder(cfg)
+    b.add_failure(0, 1)
+    pop = b.snapshot(0, running=[(0, 2)])
+    assert pop.attempts.tolist() == [0, 1, 1]
+    assert pop.running.tolist() == [0, 0, 1]
+    # slot 0 (never tried, free) gets the design point; slot 1 failed -> next empty free slot
+    prop = propose(pop, cfg, np.random.default_rng(0), design_seed=3)
+    assert prop.slot == 0 and prop.move == "init"
+
+
+def test_restart_carries_best_into_slot_zero() -> None:
+    cfg = WOAConfig.create(2, population_size=3, cycle_generations=2)
+    b = PopulationBuilder(cfg)
+    for ev in _evaluations(6, 2, 3, seed=0):
+        b.add(ev)
+    pop0 = b.snapshot(0)
+    assert cycle_is_done(pop0, cfg)  # 6 evaluations >= T * N = 6
+    b.touch(1)
+    pop1 = b.snapshot(1)
+    best = b.best_before(1)
+    assert best is not None and pop1.numbers[0] == best.number
+    assert pop1.n_finished == 0
+    prop = propose(pop1, cfg, np.random.default_rng(0), design_seed=1)
+    assert prop.move == "restart" and prop.slot == 1
+
+
+def test_population_growth_ipop() -> None:
+    cfg = WOAConfig.create(2, population_size=4, population_growth=2.0)
+    assert [cfg.cycle_size(c) for c in range(5)] == [4, 8, 16, 32, 32]
+
+
+@pytest.mark.parametrize("variant", ["default", "canonical"])
+def test_moves_stay_in_cube_and_cover_all_move_kinds(variant: str) -> None:
+    cfg = WOAConfig.create(4, population_size=6, variant=variant, cycle_generations=50)
+    b = PopulationBuilder(cfg)
+    for ev in _evaluations(6, 4, 6, seed=2):
+        b.add(ev)
+    pop = b.snapshot(0)
+    rng = np.random.default_rng(0)
+    moves = set()
+    for _ in range(400):
+        prop = propose(pop, cfg, rng, design_seed=0)
+        assert prop.x.shape == (4,)
+        assert np.all((prop.x >= 0) & (prop.x <= 1))
+        moves.add(prop.move)
+    assert moves == {"search", "encircle", "spiral"}
+
+
+def test_leader_move_is_not_a_duplicate() -> None:
+    """The leader's own slot still moves (a partner stands in for the zero difference)."""
+    cfg = WOAConfig.create(3, population_size=2)
+    b = PopulationBuilder(cfg)
+    b.add(Evaluation(0, 0, 0, np.array([0.5, 0.5, 0.5]), 0.0))
+    b.add(Evaluation(1, 1, 0, np.array([0.9, 0.1, 0.4]), 1.0))
+    pop = b.snapshot(0, running=[(0, 1)])
+    prop = propose(pop, cfg, np.random.default_rng(0), design_seed=0)
+    assert prop.slot == 0
+    assert not np.allclose(prop.x, [0.5, 0.5, 0.5])
+
+
+def test_default_moves_are_shift_invariant() -> None:
+    """Shifting every position shifts the proposal by the same amount (away from the faces)."""
+    cfg = WOAConfig.create(3, population_size=4, eigen_probability=0.0)
+    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), float(i)) for i in range(4)]
+    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.value) for e in evs]
+    for s in range(20):
+        props = []
+        for group in (evs, shifted):
+            b = PopulationBuilder(cfg)
+            for e in group:
+                b.add(e)
+            props.append(propose(b.snapshot(0), cfg, np.random.default_rng(s), design_seed=0))
+        np.testing.assert_allclose(props[1].x - props[0].x, 0.1, atol=1e-12)
+
+
+def test_canonical_moves_are_not_shift_invariant() -> None:
+    cfg = WOAConfig.create(3, population_size=4, variant="canonical")
+    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), float(i)) for i in range(4)]
+    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.value) for e in evs]
+    diffs = []
+    for s in range(20):
+        props = []
+        for group in (evs, shifted):
+            b = PopulationBuilder(cfg)
+            for e in group:
+                b.add(e)
+            props.append(propose(b.snapshot(0), cfg, np.random.default_rng(s), design_seed=0))
+        diffs.append(np.max(np.abs(props[1].x - props[0].x - 0.1)))
+    assert max(diffs) > 1e-3
+
+
+def test_optimizer_minimises_shifted_sphere_better_than_random() -> None:
+    def f(x: np.ndarray) -> float:
+        return float(((x - 0.8) ** 2).sum())
+
+    woa, rnd = [], []
+    for seed in range(5):
+        opt = WhaleOptimizer(dim=5, seed=seed)
+        for _ in range(200):
+            p = opt.ask()
+            opt.tell(p, f(p.x))
+        woa.append(opt.best_value)
+        rng = np.random.default_rng(seed)
+        rnd.append(min(f(rng.random(5)) for _ in range(200)))
+    assert np.median(woa) < 0.1 * np.median(rnd)
+
+
+def test_optimizer_accepts_out_of_order_tells_and_lost_asks() -> None:
+    opt = WhaleOptimizer(dim=2, population_size=4, seed=0)
+    asks = [opt.ask() for _ in range(8)]
+    for p in reversed(asks[1:]):
+        opt.tell(p, float((p.x**2).sum()))
+    opt.forget(asks[0])
+    pop = opt.population()
+    assert pop.running.sum() == 0
+    assert pop.occupied.sum() == 4
