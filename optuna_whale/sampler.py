@@ -187,10 +187,11 @@ class WhaleSampler(BaseSampler):
             "spiral_b": self._spiral_b,
         }
 
-    def config_for(self, space: UnitCubeSpace) -> WOAConfig:
-        """The core's configuration for a given cube."""
+    def config_for(self, space: UnitCubeSpace, n_objectives: int = 1) -> WOAConfig:
+        """The core's configuration for a given cube and number of objectives."""
         return WOAConfig.create(
             space.dim,
+            n_objectives=n_objectives,
             population_size=self._population_size,
             cycle_generations=self._cycle_generations,
             stagnation_generations=self._stagnation_generations,
@@ -211,7 +212,6 @@ class WhaleSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        self._raise_error_if_multi_objective(study)
         return {
             name: dist
             for name, dist in self._search_space.calculate(study).items()
@@ -221,7 +221,6 @@ class WhaleSampler(BaseSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        self._raise_error_if_multi_objective(study)
         search_space = {k: v for k, v in search_space.items() if not v.single()}
         if not search_space:
             return {}
@@ -260,7 +259,6 @@ class WhaleSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        self._raise_error_if_multi_objective(study)
         if (
             self._warn_independent_sampling
             and trial.number > self._n_startup_trials
@@ -279,7 +277,6 @@ class WhaleSampler(BaseSampler):
         )
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        self._raise_error_if_multi_objective(study)
         self._independent_sampler.before_trial(study, trial)
 
     def after_trial(
@@ -300,7 +297,10 @@ class WhaleSampler(BaseSampler):
             if len(self._cache) > 8:
                 self._cache.clear()
             stored = StoredPopulation(
-                self.config_for(space), space, study.direction, self._consider_pruned_trials
+                self.config_for(space, len(study.directions)),
+                space,
+                study.directions,
+                self._consider_pruned_trials,
             )
             self._cache[key] = stored
         return stored
@@ -324,7 +324,10 @@ class WhaleSampler(BaseSampler):
             }
         space = UnitCubeSpace(search_space)
         stored = StoredPopulation(
-            self.config_for(space), space, study.direction, self._consider_pruned_trials
+            self.config_for(space, len(study.directions)),
+            space,
+            study.directions,
+            self._consider_pruned_trials,
         )
         stored.sync(study._storage.get_all_trials(study._study_id, deepcopy=False))
         return stored.snapshot()

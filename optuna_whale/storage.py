@@ -35,7 +35,8 @@ How the population is rebuilt (:class:`StoredPopulation`)
 * A finished trial *without* tags (enqueued, ``add_trial``, start-up or fixed-parameter trials)
   whose parameters cover the space joins as an evaluation at the centre of its parameters' cells,
   in slot ``number mod N_c`` of the newest cycle begun before it (by trial number).
-* Values are turned into minimisation values (maximised objectives are negated).
+* Values are turned into minimisation values (maximised objectives are negated); the total
+  constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints`` rides along.
 
 The fold is order-independent (:class:`optuna_whale.woa.PopulationBuilder`), so every worker,
 and a fresh process after a crash, rebuilds the same population from the same trials. The
@@ -46,6 +47,7 @@ checks that the trial it stopped at is still the same trial (else it rebuilds fr
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +74,8 @@ __all__ = [
     "TrialTag",
     "read_tag",
     "tag_size",
-    "trial_value",
+    "trial_values",
+    "trial_violation",
     "write_tag",
 ]
 
@@ -162,18 +165,47 @@ def read_tag(trial: FrozenTrial) -> TrialTag | None:
     return TrialTag(space, cycle, slot, xs, move, generation)
 
 
-def trial_value(
-    trial: FrozenTrial, direction: StudyDirection, consider_pruned_trials: bool
-) -> float | None:
-    """The minimisation value a finished trial contributes, or None when it counts as failed."""
-    value: float | None = None
+def trial_values(
+    trial: FrozenTrial, directions: Sequence[StudyDirection], consider_pruned_trials: bool
+) -> tuple[float, ...] | None:
+    """The minimisation values a finished trial contributes, or None when it counts as failed.
+
+    Maximised objectives are negated. A PRUNED trial (single objective only) counts at its last
+    intermediate value when ``consider_pruned_trials``.
+    """
+    values: Sequence[float] | None = None
     if trial.state == TrialState.COMPLETE and trial.values is not None:
-        value = trial.values[0]
-    elif trial.state == TrialState.PRUNED and consider_pruned_trials and trial.intermediate_values:
-        value = trial.intermediate_values[max(trial.intermediate_values)]
-    if value is None or math.isnan(value):
+        values = trial.values
+    elif (
+        trial.state == TrialState.PRUNED
+        and consider_pruned_trials
+        and trial.intermediate_values
+        and len(directions) == 1
+    ):
+        values = [trial.intermediate_values[max(trial.intermediate_values)]]
+    if values is None or len(values) != len(directions):
         return None
-    return -float(value) if direction == StudyDirection.MAXIMIZE else float(value)
+    if any(v is None or math.isnan(v) for v in values):
+        return None
+    return tuple(
+        -float(v) if d == StudyDirection.MAXIMIZE else float(v) for v, d in zip(values, directions, strict=True)
+    )
+
+
+def trial_violation(trial: FrozenTrial) -> float:
+    """Total constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints`` (Optuna 5's
+    ``trial.set_constraint`` and the legacy ``constraints`` list); a trial with none is feasible.
+    A NaN or non-numeric constraint counts as infinitely violated."""
+    total = 0.0
+    for c in trial.constraints.values():
+        try:
+            v = float(c)
+        except (TypeError, ValueError):
+            return math.inf
+        if math.isnan(v):
+            return math.inf
+        total += max(v, 0.0)
+    return total
 
 
 class StoredPopulation:
@@ -187,12 +219,12 @@ class StoredPopulation:
         self,
         config: WOAConfig,
         space: UnitCubeSpace,
-        direction: StudyDirection,
+        directions: Sequence[StudyDirection],
         consider_pruned_trials: bool,
     ) -> None:
         self.config = config
         self.space = space
-        self.direction = direction
+        self.directions = list(directions)
         self.consider_pruned_trials = consider_pruned_trials
         self._reset()
 
@@ -213,23 +245,27 @@ class StoredPopulation:
 
     def _fold(self, trial: FrozenTrial) -> None:
         tag = read_tag(trial)
-        value = trial_value(trial, self.direction, self.consider_pruned_trials)
+        values = trial_values(trial, self.directions, self.consider_pruned_trials)
         if tag is None:
-            if value is None:
+            if values is None:
                 return
             x = self.space.encode(trial.params)
             if x is not None:
-                self._externals.append(Evaluation(trial.number, trial.number, -1, x, value))
+                self._externals.append(
+                    Evaluation(trial.number, trial.number, 0, x, values, trial_violation(trial))
+                )
             return
         if tag.space != self.space.key or len(tag.x) != self.config.dim:
             return
         self._note_cycle(tag.cycle, trial.number)
         if tag.slot >= self.config.cycle_size(tag.cycle):
             return  # written by a sampler with another population size: not ours
-        if value is None:
+        if values is None:
             self.builder.add_failure(tag.cycle, tag.slot)
         else:
-            self.builder.add(Evaluation(trial.number, tag.slot, tag.cycle, np.array(tag.x), value))
+            x = np.array(tag.x)
+            violation = trial_violation(trial)
+            self.builder.add(Evaluation(trial.number, tag.slot, tag.cycle, x, values, violation))
 
     def sync(self, trials: list[FrozenTrial], exclude_number: int | None = None) -> None:
         """Fold newly finished trials and collect the running ones."""
@@ -275,7 +311,7 @@ class StoredPopulation:
                 if start < ev.number:
                     own = max(own, c)
             if own == cycle:
-                out.append(Evaluation(ev.number, ev.number, cycle, ev.x, ev.value))
+                out.append(ev.at(ev.number, cycle))
         return out
 
     def snapshot(self, cycle: int | None = None) -> Population:

@@ -121,6 +121,7 @@ class WOAConfig:
     cycle_generations: int
     stagnation_generations: int
     variant: str = "default"
+    n_objectives: int = 1
     spiral_b: float = 1.0
     eigen_probability: float = 0.5
     population_growth: float = 1.0
@@ -138,6 +139,8 @@ class WOAConfig:
             raise ValueError(
                 f"stagnation_generations must be >= 1, got {self.stagnation_generations}."
             )
+        if self.n_objectives < 1:
+            raise ValueError(f"n_objectives must be >= 1, got {self.n_objectives}.")
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}.")
         if not 0.0 <= self.eigen_probability <= 1.0:
@@ -211,34 +214,85 @@ def design_point(design_seed: int, cycle: int, size: int, slot: int, dim: int) -
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One finished evaluation: a position of whale ``slot`` in ``cycle`` and its value."""
+    """One finished evaluation: a position of whale ``slot`` in ``cycle``.
+
+    ``values`` are the minimisation objective values (one for a single-objective study) and
+    ``violation`` the total constraint violation ``sum_k max(0, c_k)`` (0 when feasible).
+    """
 
     number: int
     slot: int
     cycle: int
     x: np.ndarray
-    value: float
+    values: tuple[float, ...]
+    violation: float = 0.0
+
+    @property
+    def value(self) -> float:
+        return self.values[0]
+
+    @property
+    def feasible(self) -> bool:
+        return self.violation <= 0.0
+
+    def key(self) -> tuple[float, float, int]:
+        """Single-objective total order, smaller is better: feasibility first, then the value
+        (among infeasible ones the smaller violation), then the newer evaluation."""
+        return (self.violation, self.values[0] if self.feasible else 0.0, -self.number)
+
+    def at(self, slot: int, cycle: int) -> Evaluation:
+        return replace(self, slot=slot, cycle=cycle)
 
 
-def _better(a: tuple[float, int], b: tuple[float, int]) -> bool:
-    """Is ``(value, number)`` ``a`` at least as good as ``b``? Ties go to the newer number."""
-    return a[0] < b[0] or (a[0] == b[0] and a[1] > b[1])
+def dominates(a: Evaluation, b: Evaluation) -> bool:
+    """Constrained Pareto dominance (Deb 2000): ``a`` dominates ``b`` if it violates less, or
+    violates as much and is no worse in every objective and better in one."""
+    if a.violation != b.violation:
+        return a.violation < b.violation
+    va, vb = a.values, b.values
+    return all(x <= y for x, y in zip(va, vb, strict=True)) and any(
+        x < y for x, y in zip(va, vb, strict=True)
+    )
 
 
-def _rank_key(value: float, number: int) -> tuple[float, int]:
-    return (value, -number)
+def _better(a: Evaluation, b: Evaluation) -> bool:
+    """Single objective: is ``a`` at least as good as ``b`` (ties go to the newer one)?"""
+    return a.key() < b.key()
 
+
+def _offer_front(front: list[Evaluation], ev: Evaluation) -> list[Evaluation]:
+    """Non-dominated subset of ``front + [ev]`` (a set function: independent of order)."""
+    if any(dominates(f, ev) for f in front):
+        return front
+    return [f for f in front if not dominates(ev, f)] + [ev]
+
+
+def crowding_distance(values: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance of each row of ``values`` (n, m); boundary points get inf."""
+    n, m = values.shape
+    dist = np.zeros(n)
+    if n <= 2:
+        return np.full(n, np.inf)
+    for j in range(m):
+        order = np.argsort(values[:, j], kind="stable")
+        col = values[order, j]
+        span = col[-1] - col[0]
+        dist[order[0]] = dist[order[-1]] = np.inf
+        if span > 0 and np.isfinite(span):
+            dist[order[1:-1]] += (col[2:] - col[:-2]) / span
+    return dist
 
 
 @dataclass
 class _Cycle:
     size: int
     incumbent: dict[int, Evaluation] = field(default_factory=dict)
+    slot_front: dict[int, list[Evaluation]] = field(default_factory=dict)
     finished_numbers: list[int] = field(default_factory=list)
     finished_per_slot: dict[int, int] = field(default_factory=dict)
     failed_per_slot: dict[int, int] = field(default_factory=dict)
     best: Evaluation | None = None
-    elite: list[tuple[tuple[float, int], Evaluation]] = field(default_factory=list)
+    elite: list[tuple[tuple[float, float, int], Evaluation]] = field(default_factory=list)
 
 
 @dataclass
@@ -246,8 +300,10 @@ class Population:
     """The state a move is computed from: cycle ``cycle``'s slots as the evaluations left them.
 
     ``positions[k]`` / ``values[k]`` / ``numbers[k]`` are slot ``k``'s incumbent (NaN / NaN / -1
-    where the slot has none yet); ``running[k]`` counts live trials of the slot, ``attempts[k]``
-    every trial ever given to it in this cycle (finished, failed or running).
+    where the slot has none yet; ``values`` holds the first objective); ``running[k]`` counts live
+    trials of the slot, ``attempts[k]`` every trial ever given to it in this cycle (finished,
+    failed or running). ``front`` is the non-dominated set of every evaluation so far (multi-
+    objective studies only) with its crowding distances.
     """
 
     cycle: int
@@ -261,6 +317,9 @@ class Population:
     n_since_improvement: int
     elite: np.ndarray
     best: Evaluation | None
+    violations: np.ndarray
+    front: list[Evaluation] = field(default_factory=list)
+    front_crowding: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def occupied(self) -> np.ndarray:
@@ -268,15 +327,32 @@ class Population:
 
     @property
     def leader(self) -> int | None:
-        """Slot of the best incumbent (ties to the newer evaluation), or None when empty."""
+        """Slot of the best incumbent (single objective: feasibility first, then value, ties to
+        the newer evaluation), or None when empty."""
         best: int | None = None
         for k in np.flatnonzero(self.occupied):
-            if best is None or _better(
-                (float(self.values[k]), int(self.numbers[k])),
-                (float(self.values[best]), int(self.numbers[best])),
+            key = (self.violations[k], self.values[k] if self.violations[k] <= 0 else 0.0, -self.numbers[k])
+            if best is None or key < (
+                self.violations[best],
+                self.values[best] if self.violations[best] <= 0 else 0.0,
+                -self.numbers[best],
             ):
                 best = int(k)
         return best
+
+    def leader_position(self, rng: np.random.Generator) -> np.ndarray:
+        """``X*``. Single objective: the leader's position. Multi-objective: a member of the
+        non-dominated front chosen by a binary tournament on crowding distance (the larger wins,
+        ties to the newer evaluation), which spreads the whales along the front."""
+        if not self.front:
+            leader = self.leader
+            assert leader is not None
+            return self.positions[leader]
+        i, j = rng.integers(len(self.front), size=2)
+        ci, cj = self.front_crowding[i], self.front_crowding[j]
+        if (ci, self.front[i].number) < (cj, self.front[j].number):
+            i = j
+        return self.front[int(i)].x
 
     @property
     def generation(self) -> float:
@@ -290,11 +366,21 @@ class PopulationBuilder:
     ``add`` / ``add_failure`` may be called in any order and at any time; ``snapshot`` gives the
     :class:`Population` of a cycle given the trials still running. This is what lets many workers
     that read the same storage agree on one population without talking to each other.
+
+    Single objective: a slot's incumbent is its best evaluation by :meth:`Evaluation.key`.
+    Multi-objective: it is the *newest* evaluation of the slot that no other evaluation of the
+    slot dominates (greedy replacement by Pareto dominance; a non-dominated newcomer replaces
+    the incumbent, a dominated one does not). Both are functions of the set of evaluations.
     """
 
     def __init__(self, config: WOAConfig) -> None:
         self.config = config
         self._cycles: dict[int, _Cycle] = {}
+        self._front: list[Evaluation] = []
+
+    @property
+    def multi_objective(self) -> bool:
+        return self.config.n_objectives > 1
 
     def _cycle(self, cycle: int) -> _Cycle:
         if cycle < 0:
@@ -307,24 +393,43 @@ class PopulationBuilder:
     def max_cycle(self) -> int:
         return max(self._cycles, default=0)
 
+    def _place(
+        self,
+        incumbents: dict[int, Evaluation],
+        fronts: dict[int, list[Evaluation]],
+        ev: Evaluation,
+        slot: int,
+    ) -> None:
+        current = incumbents.get(slot)
+        if self.config.canonical:
+            if current is None or ev.number > current.number:
+                incumbents[slot] = ev
+        elif self.multi_objective:
+            front = _offer_front(fronts.get(slot, []), ev)
+            fronts[slot] = front
+            incumbents[slot] = max(front, key=lambda e: e.number)
+        elif current is None or _better(ev, current):
+            incumbents[slot] = ev
+
     def add(self, ev: Evaluation) -> None:
         """Fold one finished evaluation (greedy replacement, elite, stagnation bookkeeping)."""
+        if len(ev.values) != self.config.n_objectives:
+            raise ValueError(
+                f"evaluation has {len(ev.values)} values, expected {self.config.n_objectives}."
+            )
         cyc = self._cycle(ev.cycle)
         if not 0 <= ev.slot < cyc.size:
             raise ValueError(f"slot {ev.slot} outside cycle {ev.cycle} of size {cyc.size}.")
         bisect.insort(cyc.finished_numbers, ev.number)
         cyc.finished_per_slot[ev.slot] = cyc.finished_per_slot.get(ev.slot, 0) + 1
-        key = (ev.value, ev.number)
-        current = cyc.incumbent.get(ev.slot)
-        if self.config.canonical:
-            if current is None or ev.number > current.number:
-                cyc.incumbent[ev.slot] = ev
-        elif current is None or _better(key, (current.value, current.number)):
-            cyc.incumbent[ev.slot] = ev
-        if cyc.best is None or _better(key, (cyc.best.value, cyc.best.number)):
+        self._place(cyc.incumbent, cyc.slot_front, ev, ev.slot)
+        if self.multi_objective:
+            self._front = _offer_front(self._front, ev)
+            return
+        if cyc.best is None or _better(ev, cyc.best):
             cyc.best = ev
         k_elite = max(2 * self.config.dim, cyc.size)
-        entry = (_rank_key(ev.value, ev.number), ev)
+        entry = (ev.key(), ev)
         if len(cyc.elite) < k_elite or entry[0] < cyc.elite[-1][0]:
             keys = [e[0] for e in cyc.elite]
             cyc.elite.insert(bisect.bisect(keys, entry[0]), entry)
@@ -343,13 +448,19 @@ class PopulationBuilder:
         """The best evaluation of all cycles before ``cycle`` (the elite carried into it)."""
         best: Evaluation | None = None
         for c, cyc in self._cycles.items():
-            if (
-                c < cycle
-                and cyc.best is not None
-                and (best is None or _better((cyc.best.value, cyc.best.number), (best.value, best.number)))
-            ):
+            if c < cycle and cyc.best is not None and (best is None or _better(cyc.best, best)):
                 best = cyc.best
         return best
+
+    def _carried(self, cycle: int, front: list[Evaluation], crowding: np.ndarray) -> Evaluation | None:
+        """What slot 0 of a restarted cycle keeps: the best so far (single objective), or the
+        front member of largest crowding distance from earlier cycles (ties to the newer)."""
+        if cycle == 0:
+            return None
+        if not self.multi_objective:
+            return self.best_before(cycle)
+        earlier = [(crowding[i], f.number, f) for i, f in enumerate(front) if f.cycle < cycle]
+        return max(earlier, key=lambda t: (t[0], t[1]))[2] if earlier else None
 
     def snapshot(
         self,
@@ -379,46 +490,58 @@ class PopulationBuilder:
                 attempts[slot] += 1
 
         incumbents = dict(cyc.incumbent)
+        fronts = {k: list(v) for k, v in cyc.slot_front.items()}
         best = cyc.best
         elite = list(cyc.elite)
         finished = list(cyc.finished_numbers)
-
-        def offer(ev: Evaluation, slot: int) -> None:
-            nonlocal best
-            cur = incumbents.get(slot)
-            if cur is None or _better((ev.value, ev.number), (cur.value, cur.number)):
-                incumbents[slot] = ev
-            if best is None or _better((ev.value, ev.number), (best.value, best.number)):
-                best = ev
-            elite.append((_rank_key(ev.value, ev.number), ev))
-
+        front = list(self._front)
         for ev in externals:
-            offer(ev, ev.slot % n)
+            slot = ev.slot % n
+            ev = ev.at(slot, cycle)
+            self._place(incumbents, fronts, ev, slot)
+            if self.multi_objective:
+                front = _offer_front(front, ev)
+            else:
+                if best is None or _better(ev, best):
+                    best = ev
+                elite.append((ev.key(), ev))
             bisect.insort(finished, ev.number)
-            attempts[ev.slot % n] += 1
-        carried = self.best_before(cycle) if cycle > 0 else None
+            attempts[slot] += 1
+        crowding = (
+            crowding_distance(np.array([f.values for f in front], dtype=float))
+            if front
+            else np.empty(0)
+        )
+        carried = self._carried(cycle, front, crowding)
         if carried is not None:
-            offer(carried, 0)  # elitism: slot 0 of a restarted cycle holds the best so far
+            # elitism: slot 0 of a restarted cycle holds the best point found so far
+            self._place(incumbents, fronts, carried, 0)
+            if not self.multi_objective:
+                if best is None or _better(carried, best):
+                    best = carried
+                elite.append((carried.key(), carried))
             attempts[0] += 1
 
         positions = np.full((n, cfg.dim), np.nan)
         values = np.full(n, np.nan)
+        violations = np.zeros(n)
         numbers = np.full(n, -1, dtype=int)
         for slot, ev in incumbents.items():
             positions[slot] = ev.x
             values[slot] = ev.value
+            violations[slot] = ev.violation
             numbers[slot] = ev.number
-        elite.sort(key=lambda e: e[0])
         k_elite = max(2 * cfg.dim, n)
-        elite_x = (
-            np.array([e[1].x for e in elite[:k_elite]]) if elite else np.empty((0, cfg.dim))
-        )
-        own_finished = [num for num in finished if carried is None or num != carried.number]
-        since = (
-            len(own_finished)
-            if best is None
-            else len(own_finished) - bisect.bisect_right(own_finished, best.number)
-        )
+        if self.multi_objective:
+            elite_evs = sorted(front, key=lambda e: -e.number)[:k_elite]
+            newest = max((f.number for f in front), default=-1)
+        else:
+            elite.sort(key=lambda e: e[0])
+            elite_evs = [e[1] for e in elite[:k_elite]]
+            newest = best.number if best is not None else -1
+        elite_x = np.array([e.x for e in elite_evs]) if elite_evs else np.empty((0, cfg.dim))
+        own = [num for num in finished if carried is None or num != carried.number]
+        since = len(own) - bisect.bisect_right(own, newest)
         return Population(
             cycle=cycle,
             size=n,
@@ -427,11 +550,15 @@ class PopulationBuilder:
             numbers=numbers,
             running=run,
             attempts=attempts,
-            n_finished=len(own_finished),
+            n_finished=len(own),
             n_since_improvement=since,
             elite=elite_x,
             best=best,
+            violations=violations,
+            front=front if self.multi_objective else [],
+            front_crowding=crowding if self.multi_objective else np.empty(0),
         )
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,9 +641,7 @@ def _move_default(
     frac = min(pop.generation / config.cycle_generations, 1.0)
     a = 2.0 * (1.0 - frac)
     a2 = -1.0 - frac
-    leader = pop.leader
-    assert leader is not None
-    x_star = pop.positions[leader]
+    x_star = pop.leader_position(rng)
     x_i = pop.positions[i]
     r = _partner(pop, i, rng)
     basis = None
@@ -566,9 +691,7 @@ def _move_canonical(
     frac = min(pop.generation / config.cycle_generations, 1.0)
     a = 2.0 * (1.0 - frac)
     a2 = -1.0 - frac
-    leader = pop.leader
-    assert leader is not None
-    z_star = native(pop.positions[leader])
+    z_star = native(pop.leader_position(rng))
     z_i = native(pop.positions[i])
     r1, r2 = rng.random(), rng.random()
     big_a = 2.0 * a * r1 - a
@@ -661,16 +784,25 @@ class WhaleOptimizer:
         self._number += 1
         return prop
 
-    def tell(self, proposal: Proposal, value: float) -> None:
+    def tell(
+        self, proposal: Proposal, value: float | Sequence[float], violation: float = 0.0
+    ) -> None:
+        """Report the (minimisation) value(s) of an ask and its constraint violation (>= 0)."""
         number = proposal.number
         self._running.pop(number, None)
-        if math.isnan(value):
+        if isinstance(value, (int, float, np.floating, np.integer)):
+            values: tuple[float, ...] = (float(value),)
+        else:
+            values = tuple(float(v) for v in value)
+        if any(math.isnan(v) for v in values) or math.isnan(violation):
             self._builder.add_failure(proposal.cycle, proposal.slot)
             return
-        ev = Evaluation(number, proposal.slot, proposal.cycle, np.array(proposal.x), float(value))
+        ev = Evaluation(
+            number, proposal.slot, proposal.cycle, np.array(proposal.x), values, max(violation, 0.0)
+        )
         self._builder.add(ev)
-        if value < self.best_value:
-            self.best_value, self.best_x = float(value), np.array(proposal.x)
+        if len(values) == 1 and violation <= 0 and values[0] < self.best_value:
+            self.best_value, self.best_x = values[0], np.array(proposal.x)
 
     def forget(self, proposal: Proposal) -> None:
         """The evaluation is lost: free the slot as a failure."""

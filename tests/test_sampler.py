@@ -68,12 +68,6 @@ def test_bad_arguments_are_named(kwargs: dict, name: str) -> None:
         WhaleSampler(**kwargs)
 
 
-def test_multi_objective_study_gets_a_clear_error() -> None:
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=WhaleSampler())
-    with pytest.raises(ValueError, match="multi-objective"):
-        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 0.0), n_trials=1)
-
-
 # -- determinism ----------------------------------------------------------------------------
 
 

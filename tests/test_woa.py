@@ -61,7 +61,7 @@ def _evaluations(n: int, dim: int, size: int, seed: int) -> list[Evaluation]:
     for number in range(n):
         x = rng.random(dim)
         value = float(np.round(((x - 0.3) ** 2).sum(), 1))  # rounded: creates ties
-        out.append(Evaluation(number, number % size, 0, x, value))
+        out.append(Evaluation(number, number % size, 0, x, (value,)))
     return out
 
 
@@ -85,18 +85,18 @@ def test_fold_is_order_independent(variant: str) -> None:
 def test_greedy_replacement_keeps_best_and_prefers_newer_on_ties() -> None:
     cfg = WOAConfig.create(2, population_size=2)
     b = PopulationBuilder(cfg)
-    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), 5.0))
-    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), 7.0))  # worse: the whale does not move
+    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), (5.0,)))
+    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), (7.0,)))  # worse: the whale does not move
     assert b.snapshot(0).numbers[0] == 0
-    b.add(Evaluation(4, 0, 0, np.array([0.3, 0.3]), 5.0))  # as good: the whale moves
+    b.add(Evaluation(4, 0, 0, np.array([0.3, 0.3]), (5.0,)))  # as good: the whale moves
     assert b.snapshot(0).numbers[0] == 4
 
 
 def test_canonical_always_overwrites() -> None:
     cfg = WOAConfig.create(2, population_size=2, variant="canonical")
     b = PopulationBuilder(cfg)
-    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), 1.0))
-    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), 9.0))
+    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), (1.0,)))
+    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), (9.0,)))
     assert b.snapshot(0).numbers[0] == 2
 
 
@@ -154,8 +154,8 @@ def test_leader_move_is_not_a_duplicate() -> None:
     """The leader's own slot still moves (a partner stands in for the zero difference)."""
     cfg = WOAConfig.create(3, population_size=2)
     b = PopulationBuilder(cfg)
-    b.add(Evaluation(0, 0, 0, np.array([0.5, 0.5, 0.5]), 0.0))
-    b.add(Evaluation(1, 1, 0, np.array([0.9, 0.1, 0.4]), 1.0))
+    b.add(Evaluation(0, 0, 0, np.array([0.5, 0.5, 0.5]), (0.0,)))
+    b.add(Evaluation(1, 1, 0, np.array([0.9, 0.1, 0.4]), (1.0,)))
     pop = b.snapshot(0, running=[(0, 1)])
     prop = propose(pop, cfg, np.random.default_rng(0), design_seed=0)
     assert prop.slot == 0
@@ -165,8 +165,8 @@ def test_leader_move_is_not_a_duplicate() -> None:
 def test_default_moves_are_shift_invariant() -> None:
     """Shifting every position shifts the proposal by the same amount (away from the faces)."""
     cfg = WOAConfig.create(3, population_size=4, eigen_probability=0.0)
-    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), float(i)) for i in range(4)]
-    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.value) for e in evs]
+    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
+    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
     for s in range(20):
         props = []
         for group in (evs, shifted):
@@ -179,8 +179,8 @@ def test_default_moves_are_shift_invariant() -> None:
 
 def test_canonical_moves_are_not_shift_invariant() -> None:
     cfg = WOAConfig.create(3, population_size=4, variant="canonical")
-    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), float(i)) for i in range(4)]
-    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.value) for e in evs]
+    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
+    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
     diffs = []
     for s in range(20):
         props = []
