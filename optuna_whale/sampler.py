@@ -58,6 +58,11 @@ class WhaleSampler(BaseSampler):
     share one storage continue one population, and a reloaded study resumes it. No worker ever
     waits for another: running trials hold their slot, failed ones free it.
 
+    Single- and multi-objective studies (any number of objectives and directions) are supported,
+    and so are constraints set with ``trial.set_constraint`` (or the legacy ``constraints``
+    list): feasible evaluations beat infeasible ones, then Pareto dominance (several objectives)
+    or the value (one objective) decides; see :mod:`optuna_whale.woa`.
+
     Example::
 
         import optuna

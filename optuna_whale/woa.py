@@ -59,6 +59,24 @@ collapsed (their spread is below ``1e-9`` in every coordinate). The next cycle `
 
 The first cycle starts from a Latin hypercube of ``N_0`` points.
 
+Constraints and several objectives
+----------------------------------
+Every evaluation carries its total constraint violation ``V = sum_k max(0, c_k)`` (0: feasible).
+With one objective, evaluations are ordered by ``(V, f if V = 0, -number)``: feasible beats
+infeasible, the smaller violation wins among infeasible ones, the smaller value among feasible
+ones, and the newer evaluation wins ties. With ``m > 1`` objectives, ``a`` *dominates* ``b`` when
+``V_a < V_b``, or ``V_a = V_b`` and ``f_a <= f_b`` in every objective and ``<`` in one
+(Deb's constrained dominance). Then
+
+* a slot's incumbent is the newest of its evaluations that no other evaluation of the slot
+  dominates (a non-dominated newcomer replaces the incumbent; a dominated one does not),
+* the *front* is the non-dominated set of all evaluations, and every move draws its own
+  ``X*`` from it by a binary tournament on the NSGA-II crowding distance
+  ``CD_i = sum_j (f_j[i+1] - f_j[i-1]) / (f_j[max] - f_j[min])`` (boundary points: infinity; the
+  larger distance wins, ties to the newer evaluation), which spreads the whales along the front,
+* stagnation counts the evaluations since the newest front member, and a restart keeps the front
+  member of largest crowding distance in slot 0.
+
 The canonical variant (Mirjalili & Lewis 2016)
 ----------------------------------------------
 ``variant="canonical"`` is the reference algorithm exactly: ``A, C, p, l`` are one scalar per
