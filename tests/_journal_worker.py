@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 
 import numpy as np
 import optuna
@@ -21,7 +23,20 @@ def objective(trial: optuna.Trial) -> float:
 
 if __name__ == "__main__":
     path, name, n_trials, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    total = int(sys.argv[5])
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = JournalStorage(JournalFileBackend(path))
-    study = optuna.load_study(study_name=name, storage=storage, sampler=WhaleSampler(seed=seed))
+    sampler = WhaleSampler(seed=seed)
+    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
     study.optimize(objective, n_trials=n_trials, catch=(RuntimeError,))
+    # wait for the other workers, then print the population this worker's live cache holds
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        trials = storage.get_all_trials(study._study_id, deepcopy=False)
+        if len(trials) >= total and all(t.state.is_finished() for t in trials):
+            break
+        time.sleep(0.2)
+    (live,) = sampler._cache.values()
+    live.sync(storage.get_all_trials(study._study_id, deepcopy=False))
+    pop = live.snapshot()
+    print(json.dumps([pop.cycle, pop.numbers.tolist(), pop.values.tolist(), pop.n_finished]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import subprocess
@@ -158,11 +159,15 @@ def test_four_processes_share_one_journal_population(tmp_path: Path) -> None:
     optuna.create_study(study_name=name, storage=storage)
     procs = [
         subprocess.Popen(
-            [sys.executable, str(HERE / "_journal_worker.py"), path, name, "15", str(seed)]
+            [sys.executable, str(HERE / "_journal_worker.py"), path, name, "15", str(seed), "60"],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for seed in range(4)
     ]
-    assert all(p.wait(timeout=300) == 0 for p in procs)
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    live_views = [json.loads(o.strip().splitlines()[-1]) for o in outs]
     study = optuna.load_study(study_name=name, storage=JournalStorage(JournalFileBackend(path)))
     trials = study.trials
     assert len(trials) == 60 and sorted(t.number for t in trials) == list(range(60))
@@ -179,11 +184,10 @@ def test_four_processes_share_one_journal_population(tmp_path: Path) -> None:
         "p = WhaleSampler().population(s);"
         "print(json.dumps([p.cycle, p.numbers.tolist(), p.values.tolist(), p.n_finished]))"
     )
-    import json
-
     out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     pop = WhaleSampler().population(study)
     assert out == [pop.cycle, pop.numbers.tolist(), pop.values.tolist(), pop.n_finished]
+    assert all(view == out for view in live_views)  # every worker's live cache agrees
     assert pop.occupied.all()
 
 
