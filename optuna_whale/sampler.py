@@ -253,6 +253,8 @@ class WhaleSampler(BaseSampler):
             x=tuple(float(v) for v in proposal.x),
             move=proposal.move,
             generation=proposal.generation,
+            parent=proposal.parent,
+            basis=proposal.basis,
         )
         write_tag(study._storage, trial._trial_id, tag)
         return space.decode(proposal.x)

@@ -17,6 +17,8 @@ key                type            meaning
                                    to grids and categories)
 ``whale:move``     str             init, restart, search, encircle or spiral
 ``whale:gen``      float           generation ``E_c / N_c`` of the cycle when it was sampled
+``whale:parent``   int             trial number of the incumbent the move started from (-1: none)
+``whale:basis``    int             0: move drawn on the axes, 1: in the elite's eigenbasis, -1: none
 =================  ==============  ================================================================
 
 Trial user attrs (shown by optuna-dashboard): ``whale_slot``, ``whale_cycle``, ``whale_move``,
@@ -86,6 +88,8 @@ KEY_X = "whale:x"
 KEY_MOVE = "whale:move"
 KEY_GENERATION = "whale:gen"
 KEY_SEED = "whale:seed"
+KEY_PARENT = "whale:parent"
+KEY_BASIS = "whale:basis"
 
 USER_SLOT = "whale_slot"
 USER_CYCLE = "whale_cycle"
@@ -103,6 +107,8 @@ class TrialTag:
     x: tuple[float, ...]
     move: str
     generation: float
+    parent: int = -1
+    basis: int = -1
 
     def system_attrs(self) -> dict[str, Any]:
         return {
@@ -112,6 +118,8 @@ class TrialTag:
             KEY_X: [float(f"{v:.17g}") for v in self.x],
             KEY_MOVE: self.move,
             KEY_GENERATION: round(self.generation, 4),
+            KEY_PARENT: self.parent,
+            KEY_BASIS: self.basis,
         }
 
     def user_attrs(self) -> dict[str, Any]:
@@ -151,6 +159,10 @@ def read_tag(trial: FrozenTrial) -> TrialTag | None:
         x = attrs[KEY_X]
         move = attrs.get(KEY_MOVE, "init")
         generation = float(attrs.get(KEY_GENERATION, 0.0))
+        parent = attrs.get(KEY_PARENT, -1)
+        basis = attrs.get(KEY_BASIS, -1)
+        if not (isinstance(parent, int) and isinstance(basis, int)) or basis not in (-1, 0, 1):
+            return None
         if not (isinstance(space, str) and isinstance(cycle, int) and isinstance(slot, int)):
             return None
         if cycle < 0 or slot < 0 or not isinstance(x, list):
@@ -162,7 +174,7 @@ def read_tag(trial: FrozenTrial) -> TrialTag | None:
             return None
     except (KeyError, TypeError, ValueError):
         return None
-    return TrialTag(space, cycle, slot, xs, move, generation)
+    return TrialTag(space, cycle, slot, xs, move, generation, parent, basis)
 
 
 def trial_values(
@@ -265,7 +277,11 @@ class StoredPopulation:
         else:
             x = np.array(tag.x)
             violation = trial_violation(trial)
-            self.builder.add(Evaluation(trial.number, tag.slot, tag.cycle, x, values, violation))
+            self.builder.add(
+                Evaluation(
+                    trial.number, tag.slot, tag.cycle, x, values, violation, tag.parent, tag.basis
+                )
+            )
 
     def sync(self, trials: list[FrozenTrial], exclude_number: int | None = None) -> None:
         """Fold newly finished trials and collect the running ones."""

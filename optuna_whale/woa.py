@@ -34,10 +34,10 @@ generations per cycle::
 shifted search (no centre bias). When ``X_i`` is the leader itself the difference would vanish, so
 a random partner ``X_r`` stands in for ``X_i`` in the difference.
 
-With probability ``eigen_probability`` a move is taken in the eigenbasis ``B`` of the covariance
-of the cycle's elite (the best ``max(2d, N_c)`` evaluations): every difference ``D`` becomes
+With probability ``p_e`` a move is taken in the eigenbasis ``B`` of the covariance of the
+cycle's elite (the best ``max(2d, N_c)`` evaluations): every difference ``D`` becomes
 ``B (f(B^T D))`` where ``f`` is the per-coordinate operation above. On a rotated, ill-conditioned
-valley the per-coordinate draws then follow the valley's axes.
+valley the per-coordinate draws then follow the valley's axes. ``p_e = eigen_probability``.
 
 Points that leave the cube are *reflected* (``x -> -x``, ``x -> 2 - x``), never clipped: clipping
 piles points onto the bounds and flatters problems whose optimum is on a bound.
@@ -244,6 +244,8 @@ class Evaluation:
     x: np.ndarray
     values: tuple[float, ...]
     violation: float = 0.0
+    parent: int = -1
+    basis: int = -1
 
     @property
     def value(self) -> float:
@@ -610,6 +612,8 @@ class Proposal:
     move: str
     generation: float
     number: int = -1
+    parent: int = -1
+    basis: int = -1
 
 
 def _choose_slot(pop: Population) -> tuple[int, bool]:
@@ -654,7 +658,7 @@ def _partner(pop: Population, i: int, rng: np.random.Generator) -> int | None:
 
 def _move_default(
     pop: Population, i: int, config: WOAConfig, rng: np.random.Generator
-) -> tuple[np.ndarray, str]:
+) -> tuple[np.ndarray, str, int]:
     d = config.dim
     frac = min(pop.generation / config.cycle_generations, 1.0)
     a = 2.0 * (1.0 - frac)
@@ -665,6 +669,7 @@ def _move_default(
     basis = None
     if config.eigen_probability > 0 and rng.random() < config.eigen_probability:
         basis = _eigenbasis(pop.elite, d)
+    used = 0 if basis is None else 1
 
     def to_local(v: np.ndarray) -> np.ndarray:
         return v if basis is None else basis.T @ v
@@ -689,16 +694,16 @@ def _move_default(
         big_a = a * (2.0 * rng.random(d) - 1.0)
         big_c = 2.0 * rng.random(d)
         step = to_global(-big_a * np.abs(big_c * to_local(difference(ref))))
-        return reflect(ref + step), move
+        return reflect(ref + step), move, used
     ell = (a2 - 1.0) * rng.random(d) + 1.0
     spiral = np.exp(config.spiral_b * ell) * np.cos(2.0 * np.pi * ell)
     step = to_global(np.abs(to_local(difference(x_star))) * spiral)
-    return reflect(x_star + step), "spiral"
+    return reflect(x_star + step), "spiral", used
 
 
 def _move_canonical(
     pop: Population, i: int, config: WOAConfig, rng: np.random.Generator
-) -> tuple[np.ndarray, str]:
+) -> tuple[np.ndarray, str, int]:
     lo = np.zeros(config.dim) if config.native_lower is None else np.asarray(config.native_lower)
     hi = np.ones(config.dim) if config.native_upper is None else np.asarray(config.native_upper)
     width = hi - lo
@@ -728,7 +733,7 @@ def _move_canonical(
         z_new = dist * np.exp(config.spiral_b * ell) * np.cos(2.0 * np.pi * ell) + z_star
         move = "spiral"
     safe = np.where(width > 0, width, 1.0)
-    return np.clip((z_new - lo) / safe, 0.0, 1.0), move
+    return np.clip((z_new - lo) / safe, 0.0, 1.0), move, 0
 
 
 def propose(
@@ -745,8 +750,11 @@ def propose(
         move = "init" if pop.cycle == 0 else "restart"
         return Proposal(x, slot, pop.cycle, move, pop.generation)
     mover = _move_canonical if config.canonical else _move_default
-    x, move = mover(pop, slot, config, rng)
-    return Proposal(np.asarray(x, dtype=float), slot, pop.cycle, move, pop.generation)
+    x, move, basis = mover(pop, slot, config, rng)
+    parent = int(pop.numbers[slot])
+    return Proposal(
+        np.asarray(x, dtype=float), slot, pop.cycle, move, pop.generation, parent=parent, basis=basis
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -816,7 +824,14 @@ class WhaleOptimizer:
             self._builder.add_failure(proposal.cycle, proposal.slot)
             return
         ev = Evaluation(
-            number, proposal.slot, proposal.cycle, np.array(proposal.x), values, max(violation, 0.0)
+            number,
+            proposal.slot,
+            proposal.cycle,
+            np.array(proposal.x),
+            values,
+            max(violation, 0.0),
+            proposal.parent,
+            proposal.basis,
         )
         self._builder.add(ev)
         if len(values) == 1 and violation <= 0 and values[0] < self.best_value:
