@@ -78,7 +78,7 @@ class WhaleSampler(BaseSampler):
 
     Args:
         population_size: Whales per cycle, ``N_0`` (>= 2). ``None`` chooses
-            ``max(10, 4 + floor(3 ln d))`` for ``d`` cube coordinates.
+            ``min(max(10 + d, 2 d), 100)`` for ``d`` cube coordinates.
         seed: Seed of the sampler's random numbers (and of the independent sampler).
         n_startup_trials: Trials sampled by ``independent_sampler`` before the whales start; they
             then join the population as evaluated points. The whales' own start is a Latin

@@ -121,8 +121,10 @@ _MAX_GROWTH_FACTOR = 8
 
 
 def default_population_size(dim: int) -> int:
-    """``N_0 = max(10, 4 + floor(3 ln d))`` (CMA-ES's rule with a floor of ten whales)."""
-    return max(10, 4 + int(3 * math.log(max(dim, 1))))
+    """``N_0 = min(max(10 + d, 2 d), 100)``: chosen on the BBOB tuning set (instances 1-3,
+    budget ``50 d``), where it beat 10 whales at d = 5, 10 and 20 and tied at d = 2
+    (``benchmarks/results/tuning/README.md``)."""
+    return int(min(max(10 + dim, 2 * dim), 100))
 
 
 def default_cycle_generations(dim: int, population_size: int) -> int:

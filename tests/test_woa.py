@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -34,8 +33,10 @@ def test_latin_hypercube_one_point_per_stratum() -> None:
 
 
 def test_defaults() -> None:
-    assert default_population_size(1) == 10
-    assert default_population_size(200) == 4 + int(3 * math.log(200))
+    assert default_population_size(1) == 11
+    assert default_population_size(5) == 15
+    assert default_population_size(20) == 40
+    assert default_population_size(200) == 100
     assert default_cycle_generations(5, 10) == 25
     assert default_cycle_generations(1, 10) == 10
 
