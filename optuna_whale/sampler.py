@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optuna_whale.space import UnitCubeSpace
 from optuna_whale.storage import (
+    STUDY_USER_SAMPLER,
     StoredPopulation,
     TrialTag,
     read_design_seed,
@@ -243,7 +245,11 @@ class WhaleSampler(BaseSampler):
                 stored.start_cycle(pop.cycle + 1, trial.number)
                 pop = stored.snapshot(pop.cycle + 1)
             draw = int(self._rng.rng.randint(0, 2**31 - 1))
-            design_seed = read_design_seed(study._storage, study._study_id, draw)
+            design_seed = stored.design_seed
+            if design_seed is None:
+                design_seed = read_design_seed(study._storage, study._study_id, draw)
+                stored.design_seed = design_seed
+                self._describe_in_study(study)
             rng = np.random.default_rng([draw, trial.number])
             proposal = propose(pop, stored.config, rng, design_seed)
         tag = TrialTag(
@@ -296,6 +302,13 @@ class WhaleSampler(BaseSampler):
         self._independent_sampler.after_trial(study, trial, state, values)
 
     # -- population ----------------------------------------------------------------------------
+
+    def _describe_in_study(self, study: Study) -> None:
+        """Name the sampler and its settings in a study user attr (``whale_sampler``, JSON) so
+        optuna-dashboard shows them; written once, never overwritten."""
+        if STUDY_USER_SAMPLER not in study._storage.get_study_user_attrs(study._study_id):
+            settings = json.dumps({"sampler": type(self).__name__, **self.settings})
+            study._storage.set_study_user_attr(study._study_id, STUDY_USER_SAMPLER, settings)
 
     def _stored_population(self, study: Study, space: UnitCubeSpace) -> StoredPopulation:
         key = (id(study._storage), study._study_id, space.key)

@@ -23,7 +23,8 @@ key                type            meaning
 
 Trial user attrs (shown by optuna-dashboard): ``whale_slot``, ``whale_cycle``, ``whale_move``,
 ``whale_generation``. Study system attrs: ``whale:seed`` (int), the seed of the Latin hypercube
-designs, written once by the first worker that needs it.
+designs, written once by the first worker that needs it. Study user attrs: ``whale_sampler``,
+a JSON string naming the sampler and its settings (for optuna-dashboard), written once.
 
 Size: about ``150 + 20 d`` bytes per trial for a ``d``-coordinate cube (:func:`tag_size`),
 whatever the number of trials.
@@ -95,6 +96,7 @@ USER_SLOT = "whale_slot"
 USER_CYCLE = "whale_cycle"
 USER_MOVE = "whale_move"
 USER_GENERATION = "whale_generation"
+STUDY_USER_SAMPLER = "whale_sampler"
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,7 @@ class StoredPopulation:
         self._externals: list[Evaluation] = []
         self._cycle_start: dict[int, int] = {}
         self._running: list[tuple[int, int]] = []
+        self.design_seed: int | None = None
 
     def _note_cycle(self, cycle: int, number: int) -> None:
         start = self._cycle_start.get(cycle)
