@@ -26,8 +26,8 @@ Trial user attrs (shown by optuna-dashboard): ``whale_slot``, ``whale_cycle``, `
 designs, written once by the first worker that needs it. Study user attrs: ``whale_sampler``,
 a JSON string naming the sampler and its settings (for optuna-dashboard), written once.
 
-Size: about ``150 + 20 d`` bytes per trial for a ``d``-coordinate cube (:func:`tag_size`),
-whatever the number of trials.
+Size: at most ``200 + 24 d`` bytes per trial for a ``d``-coordinate cube (:func:`tag_size`;
+measured 278 B at d = 4 and 1,213 B at d = 50), whatever the number of trials.
 
 How the population is rebuilt (:class:`StoredPopulation`)
 --------------------------------------------------------

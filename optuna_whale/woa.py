@@ -618,24 +618,29 @@ class Proposal:
     basis: int = -1
 
 
-def _choose_slot(pop: Population) -> tuple[int, bool]:
+def _choose_slot(pop: Population, rng: np.random.Generator) -> tuple[int, bool]:
     """Pick the slot for the next trial; returns ``(slot, needs_initial_point)``.
 
-    Rule: an empty slot with no live trial first (lowest index); otherwise the occupied slot
-    with the fewest live trials, then the fewest attempts, then the lowest index. So one worker
-    visits the slots round-robin, and ``R`` concurrent workers put at most ``ceil(R / N_c)`` live
-    trials on a slot (more only when two workers pick at the same instant).
+    Rule: an empty slot with no live trial first (the fewest attempts first); otherwise an occupied slot with the fewest
+    live trials, then the fewest attempts; remaining ties are broken at random (so that workers
+    sampling at the same instant rarely collide). One worker therefore visits the slots
+    round-robin, and ``R`` concurrent workers put at most ``ceil(R / N_c)`` live trials on a slot,
+    more only when two of them pick before either has written its tag (a race the storage cannot
+    prevent; the only cost is two proposals from one whale, and greedy replacement keeps the
+    better one).
     """
     occ = pop.occupied
     empty_free = np.flatnonzero(~occ & (pop.running == 0))
-    if empty_free.size:
-        return int(empty_free[0]), True
+    if empty_free.size:  # never-tried slots (their design point) before failed ones
+        fewest = empty_free[pop.attempts[empty_free] == pop.attempts[empty_free].min()]
+        return int(rng.choice(fewest)), True
     cand = np.flatnonzero(occ)
     if cand.size == 0:  # every slot empty and busy: more workers than whales at start-up
-        k = int(np.lexsort((np.arange(pop.size), pop.running))[0])
-        return k, True
-    order = np.lexsort((cand, pop.attempts[cand], pop.running[cand]))
-    return int(cand[order[0]]), False
+        least = np.flatnonzero(pop.running == pop.running.min())
+        return int(rng.choice(least)), True
+    keys = pop.running[cand] * (pop.attempts.max() + 1) + pop.attempts[cand]
+    best = cand[keys == keys.min()]
+    return int(rng.choice(best)), False
 
 
 def _eigenbasis(elite: np.ndarray, dim: int) -> np.ndarray | None:
@@ -742,7 +747,7 @@ def propose(
     pop: Population, config: WOAConfig, rng: np.random.Generator, design_seed: int
 ) -> Proposal:
     """The next point to evaluate for ``pop`` (which must be the current cycle's population)."""
-    slot, initial = _choose_slot(pop)
+    slot, initial = _choose_slot(pop, rng)
     if initial:
         first_attempt = pop.attempts[slot] == 0
         if first_attempt:

@@ -108,8 +108,9 @@ def test_failures_free_slots_and_count_attempts() -> None:
     assert pop.attempts.tolist() == [0, 1, 1]
     assert pop.running.tolist() == [0, 0, 1]
     # slot 0 (never tried, free) gets the design point; slot 1 failed -> next empty free slot
-    prop = propose(pop, cfg, np.random.default_rng(0), design_seed=3)
-    assert prop.slot == 0 and prop.move == "init"
+    for seed in range(10):
+        prop = propose(pop, cfg, np.random.default_rng(seed), design_seed=3)
+        assert prop.slot == 0 and prop.move == "init"
 
 
 def test_restart_carries_best_into_slot_zero() -> None:
@@ -125,7 +126,7 @@ def test_restart_carries_best_into_slot_zero() -> None:
     assert best is not None and pop1.numbers[0] == best.number
     assert pop1.n_finished == 0
     prop = propose(pop1, cfg, np.random.default_rng(0), design_seed=1)
-    assert prop.move == "restart" and prop.slot == 1
+    assert prop.move == "restart" and prop.slot in (1, 2)
 
 
 def test_population_growth_ipop() -> None:
