@@ -274,8 +274,8 @@ class WhaleSampler(BaseSampler):
     ) -> Any:
         if (
             self._warn_independent_sampling
-            and trial.number > self._n_startup_trials
             and param_name not in self._warned_params
+            and self._n_complete(study) >= max(1, self._n_startup_trials)
         ):
             self._warned_params.add(param_name)
             _logger.warning(
@@ -288,6 +288,12 @@ class WhaleSampler(BaseSampler):
         return self._independent_sampler.sample_independent(
             study, trial, param_name, param_distribution
         )
+
+    @staticmethod
+    def _n_complete(study: Study) -> int:
+        """Completed trials: before the first one there is no relative search space at all, so
+        independent sampling is expected and not worth a warning."""
+        return len(study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True))
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._independent_sampler.before_trial(study, trial)

@@ -4,27 +4,31 @@ The sampler keeps nothing in memory that the storage does not also hold. Everyth
 JSON (numbers, strings, lists of numbers); nothing is ever pickled, because a shared storage is
 written by many workers.
 
-Trial system attrs, written once by ``sample_relative`` while the trial is RUNNING
--------------------------------------------------------------------------------------
-=================  ==============  ================================================================
-key                type            meaning
-=================  ==============  ================================================================
-``whale:space``    str (12 hex)    fingerprint of the relative search space (:func:`space_key`);
-                                   trials of another space belong to another population
-``whale:cycle``    int             the cycle (restart epoch) the trial belongs to
-``whale:slot``     int             the whale slot the trial moves
-``whale:x``        list[float]     its continuous position in ``[0, 1]^d`` (before rounding
-                                   to grids and categories)
-``whale:move``     str             init, restart, search, encircle or spiral
-``whale:gen``      float           generation ``E_c / N_c`` of the cycle when it was sampled
-``whale:parent``   int             trial number of the incumbent the move started from (-1: none)
-``whale:basis``    int             0: move drawn on the axes, 1: in the elite's eigenbasis, -1: none
-=================  ==============  ================================================================
+Trial system attr ``whale``, written once by ``sample_relative`` while the trial is RUNNING
+----------------------------------------------------------------------------------------------
+One JSON object (one storage write, which matters on an RDB), with these fields:
 
-Trial user attrs (shown by optuna-dashboard): ``whale_slot``, ``whale_cycle``, ``whale_move``,
-``whale_generation``. Study system attrs: ``whale:seed`` (int), the seed of the Latin hypercube
+=============  ==============  ====================================================================
+field          type            meaning
+=============  ==============  ====================================================================
+``space``      str (12 hex)    fingerprint of the relative search space (:func:`space_key`);
+                               trials of another space belong to another population
+``cycle``      int             the cycle (restart epoch) the trial belongs to
+``slot``       int             the whale slot the trial moves
+``x``          list[float]     its continuous position in ``[0, 1]^d`` (before rounding
+                               to grids and categories)
+``move``       str             init, restart, search, encircle or spiral
+``gen``        float           generation ``E_c / N_c`` of the cycle when it was sampled
+``parent``     int             trial number of the incumbent the move started from (-1: none)
+``basis``      int             0: move drawn on the axes, 1: in the elite's eigenbasis, -1: none
+=============  ==============  ====================================================================
+
+Trial user attrs (shown by optuna-dashboard as columns): ``whale_slot``, ``whale_move``,
+``whale_cycle``. Study system attrs: ``whale:seed`` (int), the seed of the Latin hypercube
 designs, written once by the first worker that needs it. Study user attrs: ``whale_sampler``,
 a JSON string naming the sampler and its settings (for optuna-dashboard), written once.
+A retried trial (``RetryFailedTrialCallback`` copies system attrs) keeps its tag, so the retry
+holds the same slot of the same cycle; the stale original is FAIL and holds nothing.
 
 Size: at most ``200 + 24 d`` bytes per trial for a ``d``-coordinate cube (:func:`tag_size`;
 measured 278 B at d = 4 and 1,213 B at d = 50), whatever the number of trials.
@@ -66,13 +70,8 @@ if TYPE_CHECKING:
     from optuna_whale.space import UnitCubeSpace
 
 __all__ = [
-    "KEY_CYCLE",
-    "KEY_GENERATION",
-    "KEY_MOVE",
     "KEY_SEED",
-    "KEY_SLOT",
-    "KEY_SPACE",
-    "KEY_X",
+    "KEY_TAG",
     "StoredPopulation",
     "TrialTag",
     "read_tag",
@@ -82,20 +81,12 @@ __all__ = [
     "write_tag",
 ]
 
-KEY_SPACE = "whale:space"
-KEY_CYCLE = "whale:cycle"
-KEY_SLOT = "whale:slot"
-KEY_X = "whale:x"
-KEY_MOVE = "whale:move"
-KEY_GENERATION = "whale:gen"
+KEY_TAG = "whale"
 KEY_SEED = "whale:seed"
-KEY_PARENT = "whale:parent"
-KEY_BASIS = "whale:basis"
 
 USER_SLOT = "whale_slot"
 USER_CYCLE = "whale_cycle"
 USER_MOVE = "whale_move"
-USER_GENERATION = "whale_generation"
 STUDY_USER_SAMPLER = "whale_sampler"
 
 
@@ -114,27 +105,25 @@ class TrialTag:
 
     def system_attrs(self) -> dict[str, Any]:
         return {
-            KEY_SPACE: self.space,
-            KEY_CYCLE: self.cycle,
-            KEY_SLOT: self.slot,
-            KEY_X: [float(f"{v:.17g}") for v in self.x],
-            KEY_MOVE: self.move,
-            KEY_GENERATION: round(self.generation, 4),
-            KEY_PARENT: self.parent,
-            KEY_BASIS: self.basis,
+            KEY_TAG: {
+                "space": self.space,
+                "cycle": self.cycle,
+                "slot": self.slot,
+                "x": [float(f"{v:.17g}") for v in self.x],
+                "move": self.move,
+                "gen": round(self.generation, 4),
+                "parent": self.parent,
+                "basis": self.basis,
+            }
         }
 
     def user_attrs(self) -> dict[str, Any]:
-        return {
-            USER_SLOT: self.slot,
-            USER_CYCLE: self.cycle,
-            USER_MOVE: self.move,
-            USER_GENERATION: round(self.generation, 2),
-        }
+        return {USER_SLOT: self.slot, USER_MOVE: self.move, USER_CYCLE: self.cycle}
 
 
 def write_tag(storage: BaseStorage, trial_id: int, tag: TrialTag) -> None:
-    """Write the tag of a RUNNING trial (system attrs first: they are what rebuilds state)."""
+    """Write the tag of a RUNNING trial: one system attr (what rebuilds state), then the user
+    attrs for the dashboard."""
     for key, value in tag.system_attrs().items():
         storage.set_trial_system_attr(trial_id, key, value)
     for key, value in tag.user_attrs().items():
@@ -151,28 +140,22 @@ def tag_size(tag: TrialTag) -> int:
 
 def read_tag(trial: FrozenTrial) -> TrialTag | None:
     """The trial's tag, or None if it has none or it is malformed (never trusted blindly)."""
-    attrs = trial.system_attrs
-    if KEY_SPACE not in attrs:
+    raw = trial.system_attrs.get(KEY_TAG)
+    if not isinstance(raw, dict):
         return None
     try:
-        space = attrs[KEY_SPACE]
-        cycle = attrs[KEY_CYCLE]
-        slot = attrs[KEY_SLOT]
-        x = attrs[KEY_X]
-        move = attrs.get(KEY_MOVE, "init")
-        generation = float(attrs.get(KEY_GENERATION, 0.0))
-        parent = attrs.get(KEY_PARENT, -1)
-        basis = attrs.get(KEY_BASIS, -1)
-        if not (isinstance(parent, int) and isinstance(basis, int)) or basis not in (-1, 0, 1):
+        space, cycle, slot, x = raw["space"], raw["cycle"], raw["slot"], raw["x"]
+        move = raw.get("move", "init")
+        generation = float(raw.get("gen", 0.0))
+        parent = raw.get("parent", -1)
+        basis = raw.get("basis", -1)
+        ints = (cycle, slot, parent, basis)
+        if not isinstance(space, str) or not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
             return None
-        if not (isinstance(space, str) and isinstance(cycle, int) and isinstance(slot, int)):
-            return None
-        if cycle < 0 or slot < 0 or not isinstance(x, list):
+        if cycle < 0 or slot < 0 or basis not in (-1, 0, 1) or not isinstance(x, list):
             return None
         xs = tuple(float(v) for v in x)
-        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in xs):
-            return None
-        if move not in MOVES:
+        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in xs) or move not in MOVES:
             return None
     except (KeyError, TypeError, ValueError):
         return None

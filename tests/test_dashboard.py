@@ -72,7 +72,7 @@ def test_dashboard_serves_whale_attrs(tmp_path: Path) -> None:
             params = {p["name"]: p["param_external_value"] for p in served["params"]}
             assert params == {k: str(v) for k, v in trial.params.items()}
         union = {a["key"] for a in detail["union_user_attrs"]}
-        assert {"whale_slot", "whale_move", "whale_cycle", "whale_generation"} <= union
+        assert {"whale_slot", "whale_move", "whale_cycle"} <= union
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -17,7 +17,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
-from optuna_whale.storage import KEY_CYCLE, KEY_SLOT, KEY_X, read_tag
+from optuna_whale.storage import read_tag
 from optuna_whale.woa import Population
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -133,9 +133,10 @@ def test_trials_are_tagged_and_dashboard_attrs_are_set() -> None:
     tagged = [t for t in study.trials if read_tag(t) is not None]
     assert len(tagged) == 11  # trial 0 has no relative search space yet: sampled independently
     for t in tagged:
-        assert {"whale_slot", "whale_move", "whale_cycle", "whale_generation"} <= set(t.user_attrs)
-        assert 0 <= t.system_attrs[KEY_SLOT] < 4
-        assert len(t.system_attrs[KEY_X]) == 3
+        assert {"whale_slot", "whale_move", "whale_cycle"} <= set(t.user_attrs)
+        tag = read_tag(t)
+        assert tag is not None and 0 <= tag.slot < 4 and tag.slot == t.user_attrs["whale_slot"]
+        assert len(tag.x) == 3
     moves = [t.user_attrs["whale_move"] for t in tagged]
     assert moves[:3] == ["init"] * 3  # slot 0 is taken by trial 0 (an external evaluation)
     assert set(moves[3:]) <= {"search", "encircle", "spiral"}
@@ -199,7 +200,7 @@ def test_reloaded_study_resumes_the_same_population(tmp_path: Path) -> None:
     reloaded = optuna.load_study(study_name="r", storage=url, sampler=WhaleSampler(seed=1))
     reloaded.optimize(sphere3, n_trials=1)
     last = reloaded.trials[-1]
-    assert last.system_attrs[KEY_CYCLE] == before.cycle
+    assert read_tag(last).cycle == before.cycle  # type: ignore[union-attr]
     assert last.user_attrs["whale_move"] in {"search", "encircle", "spiral"}
     after = WhaleSampler().population(reloaded)
     assert after.n_finished == before.n_finished + 1
@@ -271,7 +272,7 @@ def test_all_distributions_extremes_and_many_parameters() -> None:
     study.optimize(objective, n_trials=30)
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
     tagged = [t for t in study.trials if read_tag(t) is not None]
-    assert len(tagged) == 29 and all(len(t.system_attrs[KEY_X]) == 1 + 1 + 1 + 1 + 5 + 200 for t in tagged)
+    assert len(tagged) == 29 and all(len(read_tag(t).x) == 1 + 1 + 1 + 1 + 5 + 200 for t in tagged)  # type: ignore[union-attr]
 
 
 def test_enqueued_and_added_trials_join_the_population() -> None:

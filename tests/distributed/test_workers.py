@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
 from optuna_whale._testing import KINDS, cleanup, make_storage, server_reachable
-from optuna_whale.storage import KEY_CYCLE, KEY_SLOT, read_tag, tag_size
+from optuna_whale.storage import read_tag, tag_size
 
 from ._worker import expected_state
 
@@ -147,10 +147,9 @@ def test_sigkilled_worker_heartbeat_retry_same_slot(tmp_path: Path) -> None:
         retry = retries[0]
         assert retry.params == killed.params
         # the retry carries the killed trial's tag: it lands in the same slot of the same cycle
-        assert (retry.system_attrs[KEY_SLOT], retry.system_attrs[KEY_CYCLE]) == (
-            killed.system_attrs[KEY_SLOT],
-            killed.system_attrs[KEY_CYCLE],
-        )
+        tag_retry, tag_killed = read_tag(retry), read_tag(killed)
+        assert tag_retry is not None and tag_killed is not None
+        assert (tag_retry.slot, tag_retry.cycle) == (tag_killed.slot, tag_killed.cycle)
         assert retry.state == expected_state(retry.number)
         assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
         for t in trials:
