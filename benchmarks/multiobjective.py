@@ -257,6 +257,8 @@ def report(args: argparse.Namespace, records: list[dict[str, Any]], samplers: li
         ax.set_xlabel("trials")
         ax.set_ylabel("normalised HV")
     axes.flat[0].legend(fontsize=7)
+    for ax in list(axes.flat)[len(probs):]:
+        ax.set_visible(False)
     fig.tight_layout()
     fig.savefig(args.out / "hv_curves.png", dpi=110)
     plt.close(fig)
@@ -275,6 +277,8 @@ def report(args: argparse.Namespace, records: list[dict[str, Any]], samplers: li
         ax.set_ylim(top=nadir[1])
         ax.set_title(f"f{prob[0]} d={prob[1]} (seed 0)")
     axes.flat[0].legend(fontsize=7)
+    for ax in list(axes.flat)[len(probs):]:
+        ax.set_visible(False)
     fig.tight_layout()
     fig.savefig(args.out / "fronts.png", dpi=110)
     plt.close(fig)
