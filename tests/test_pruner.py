@@ -1,0 +1,193 @@
+"""WhalePruner: Optuna's pruner conventions plus the population rule on constructed curves."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
+from optuna_whale import WhalePruner, WhaleSampler
+from optuna_whale.storage import TrialTag, write_tag
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+ROOT = Path(__file__).resolve().parents[1]
+DIST = {"x": FloatDistribution(0, 1)}
+
+
+def add_curve(study: optuna.Study, curve: list[float], final: float | None = None, x: float = 0.5) -> int:
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"x": x},
+            distributions=DIST,
+            value=curve[-1] if final is None else final,
+            intermediate_values=dict(enumerate(curve)),
+        )
+    )
+    return study.trials[-1].number
+
+
+def run_curve(study: optuna.Study, curve: list[float], parent: int | None = None) -> tuple[bool, int]:
+    """Report ``curve`` step by step; returns (pruned?, step at which it was pruned)."""
+    trial = study.ask(DIST)
+    if parent is not None:
+        tag = TrialTag("s", 0, 0, (0.5,), "encircle", 1.0, parent=parent, basis=0)
+        write_tag(study._storage, trial._trial_id, tag)
+    for step, v in enumerate(curve):
+        trial.report(v, step)
+        if trial.should_prune():
+            study.tell(trial, state=TrialState.PRUNED)
+            return True, step
+    study.tell(trial, curve[-1])
+    return False, len(curve) - 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"n_startup_trials": -1}, "n_startup_trials"),
+        ({"n_warmup_steps": -1}, "n_warmup_steps"),
+        ({"interval_steps": 0}, "interval_steps"),
+        ({"patience": 0}, "patience"),
+        ({"population_size": 0}, "population_size"),
+        ({"margin": -0.1}, "margin"),
+        ({"margin": float("nan")}, "margin"),
+        ({"interval_steps": 1.5}, "interval_steps"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        WhalePruner(**kwargs)
+
+
+def test_first_trial_is_never_pruned() -> None:
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=0))
+    assert run_curve(study, [1e9, 1e9, 1e9]) == (False, 2)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_dominated_by_incumbent_and_leader_is_pruned_both_directions(direction: str) -> None:
+    s = 1.0 if direction == "minimize" else -1.0
+    study = optuna.create_study(direction=direction, pruner=WhalePruner(n_startup_trials=1))
+    incumbent = add_curve(study, [s * 5, s * 4, s * 3])
+    add_curve(study, [s * 4, s * 2, s * 1])  # the leader
+    assert run_curve(study, [s * 9, s * 8, s * 7], parent=incumbent) == (True, 0)
+    # better than its incumbent (but behind the leader): it can win the slot, so it runs on
+    assert run_curve(study, [s * 4.5, s * 3.5, s * 2.5], parent=incumbent) == (False, 2)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert "incumbent" in pruned[0].user_attrs["whale_prune_reason"]
+
+
+def test_behind_incumbent_but_ahead_of_leader_is_not_pruned() -> None:
+    """The rule compares with the weaker of the two references."""
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1))
+    add_curve(study, [10.0, 1.0, 0.1])  # leader: slow start, best final value
+    incumbent = add_curve(study, [2.0, 1.5, 1.2])  # fast start, worse final value
+    assert run_curve(study, [5.0, 1.1, 0.05], parent=incumbent) == (False, 2)
+
+
+def test_without_whale_tag_falls_back_to_best_k_population() -> None:
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, population_size=2))
+    add_curve(study, [1.0, 0.5])
+    add_curve(study, [2.0, 1.0])  # weakest of the best 2
+    add_curve(study, [9.0, 9.0])
+    assert run_curve(study, [3.0, 2.0]) == (True, 0)
+    assert run_curve(study, [1.5, 0.7]) == (False, 1)
+    reason = [t for t in study.trials if t.state == TrialState.PRUNED][0].user_attrs["whale_prune_reason"]
+    assert "best 2" in reason
+
+
+def test_nan_intermediate_value_prunes_and_nan_references_are_skipped() -> None:
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1))
+    add_curve(study, [float("nan"), float("nan"), 1.0], final=1.0)
+    assert run_curve(study, [2.0, 2.0, 0.5]) == (False, 2)  # no comparable reference value yet
+    assert run_curve(study, [1.0, float("nan"), 1.0]) == (True, 1)
+
+
+def test_startup_warmup_and_interval() -> None:
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=2))
+    add_curve(study, [1.0, 1.0, 1.0, 1.0])
+    assert run_curve(study, [5.0, 5.0, 5.0, 5.0]) == (False, 3)  # only one complete trial
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, n_warmup_steps=2))
+    add_curve(study, [1.0, 1.0, 1.0, 1.0])
+    assert run_curve(study, [5.0, 5.0, 5.0, 5.0]) == (True, 2)
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, n_warmup_steps=1, interval_steps=2))
+    add_curve(study, [1.0, 1.0, 1.0, 1.0])
+    assert run_curve(study, [5.0, 5.0, 5.0, 5.0]) == (True, 1)
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, n_warmup_steps=2, interval_steps=2))
+    add_curve(study, [1.0, 1.0, 1.0, 1.0, 1.0])
+    assert run_curve(study, [5.0, 5.0, 0.5, 5.0, 5.0]) == (True, 4)  # step 2 ahead, step 4 behind
+
+
+def test_patience_and_margin() -> None:
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, patience=2))
+    add_curve(study, [1.0, 1.0, 1.0, 1.0])
+    assert run_curve(study, [2.0, 0.5, 2.0, 2.0]) == (True, 3)  # behind, ahead, behind, behind
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, margin=0.5))
+    add_curve(study, [1.0, 1.0, 1.0])
+    assert run_curve(study, [1.4, 1.4, 1.6]) == (True, 2)  # 40 % behind is inside the margin
+
+
+def test_multi_objective_gets_a_clear_error() -> None:
+    study = optuna.create_study(directions=["minimize", "minimize"], pruner=WhalePruner())
+    trial = study.ask({"x": FloatDistribution(0, 1)})
+    frozen = study._storage.get_trial(trial._trial_id)
+    with pytest.raises(ValueError, match="multi-objective"):
+        WhalePruner().prune(study, frozen)
+
+
+def curve_objective(trial: optuna.Trial) -> float:
+    """A learning curve whose final value is the quality of x; the ranking is visible early."""
+    x = trial.suggest_float("x", -3, 3)
+    y = trial.suggest_float("y", -3, 3)
+    quality = (x - 1) ** 2 + (y + 0.5) ** 2
+    value = math.inf
+    for epoch in range(10):
+        value = quality + 2.0 / (epoch + 1)
+        trial.report(value, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    return value
+
+
+def test_with_whale_sampler_prunes_and_keeps_quality() -> None:
+    pruned_counts, best = [], []
+    for seed in range(3):
+        study = optuna.create_study(sampler=WhaleSampler(seed=seed), pruner=WhalePruner())
+        study.optimize(curve_objective, n_trials=80)
+        pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+        pruned_counts.append(len(pruned))
+        assert all("whale_prune_reason" in t.user_attrs for t in pruned)
+        best.append(study.best_value)
+    assert min(pruned_counts) > 10
+    assert max(best) < 2.0 / 10 + 0.5  # the best trials were not pruned away
+
+
+_WORKER = """
+import sys, optuna
+sys.path.insert(0, {root!r})
+from tests.test_pruner import curve_objective
+from optuna_whale import WhalePruner, WhaleSampler
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+study = optuna.load_study(study_name="p", storage={url!r}, sampler=WhaleSampler(seed={seed}), pruner=WhalePruner())
+study.optimize(curve_objective, n_trials=25)
+"""
+
+
+def test_rdb_storage_across_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    optuna.create_study(study_name="p", storage=url)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WORKER.format(root=str(ROOT), url=url, seed=s)])
+        for s in range(2)
+    ]
+    assert all(p.wait(timeout=240) == 0 for p in procs)
+    study = optuna.load_study(study_name="p", storage=url)
+    states = [t.state for t in study.trials]
+    assert len(states) == 50 and TrialState.PRUNED in states and TrialState.COMPLETE in states
+    assert all("whale_prune_reason" in t.user_attrs for t in study.trials if t.state == TrialState.PRUNED)
