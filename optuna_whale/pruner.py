@@ -33,6 +33,7 @@ Multi-objective studies cannot report intermediate values in Optuna; the pruner 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import TYPE_CHECKING
 
@@ -166,7 +167,6 @@ class WhalePruner(BasePruner):
 
     @staticmethod
     def _mark(study: Study, trial: FrozenTrial, reason: str) -> None:
-        try:
+        # if the trial already finished, the decision still stands without its note
+        with contextlib.suppress(RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
             study._storage.set_trial_user_attr(trial._trial_id, USER_REASON, reason)
-        except (RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
-            pass  # the trial already finished: the decision still stands
