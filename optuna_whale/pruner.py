@@ -12,8 +12,9 @@ At a reported step ``s`` of trial ``t`` the *references* are
   tag, :mod:`optuna_whale.storage`), if it COMPLETEd;
 * the leader ``L``: the best COMPLETE trial of the study;
 * without a whale tag or parent (any other sampler, an initial design point, an enqueued trial):
-  the *population* is the best ``population_size`` COMPLETE trials and ``I`` is the worst of them
-  (the place the trial must win).
+  the *population* is the best ``k = min(population_size, max(1, floor(n / 2)))`` of the ``n``
+  COMPLETE trials and ``I`` is the worst of them (the place the trial must win; while few trials
+  have completed this is the better half, as in a median rule).
 
 A reference's value at ``s`` is its intermediate value at ``s`` or, if it did not report ``s``,
 at the nearest earlier step it reported (no earlier step: no comparison). With
@@ -67,7 +68,7 @@ class WhalePruner(BasePruner):
 
     The rule and its equations are in the module docstring (:mod:`optuna_whale.pruner`). Works
     with any sampler: without a whale slot on the trial it compares with the weakest of the best
-    ``population_size`` completed trials.
+    ``min(population_size, n_complete // 2)`` completed trials.
 
     Args:
         n_startup_trials: No pruning until this many trials have completed.
@@ -76,7 +77,7 @@ class WhalePruner(BasePruner):
         margin: Relative margin ``m >= 0``: behind means worse than the reference by more than
             ``m`` times its magnitude.
         patience: Consecutive checked steps a trial must be behind before it is pruned (>= 1).
-        population_size: Size ``k`` of the fallback population (best completed trials).
+        population_size: Largest size ``k`` of the fallback population (best completed trials).
     """
 
     def __init__(
@@ -162,8 +163,8 @@ class WhalePruner(BasePruner):
             if parent is not None:
                 return parent, leader, "its whale's incumbent"
         ranked = sorted(complete, key=lambda t: (sign * float(t.value), -t.number))  # type: ignore[arg-type]
-        weakest = ranked[: self._population_size][-1]
-        return weakest, leader, f"the weakest of the best {self._population_size}"
+        k = min(self._population_size, max(1, len(ranked) // 2))
+        return ranked[k - 1], leader, f"the weakest of the best {k} completed trials"
 
     @staticmethod
     def _mark(study: Study, trial: FrozenTrial, reason: str) -> None:

@@ -96,6 +96,7 @@ def test_without_whale_tag_falls_back_to_best_k_population() -> None:
     add_curve(study, [1.0, 0.5])
     add_curve(study, [2.0, 1.0])  # weakest of the best 2
     add_curve(study, [9.0, 9.0])
+    add_curve(study, [8.0, 8.0])  # 4 complete: k = min(2, 4 // 2) = 2
     assert run_curve(study, [3.0, 2.0]) == (True, 0)
     assert run_curve(study, [1.5, 0.7]) == (False, 1)
     reason = [t for t in study.trials if t.state == TrialState.PRUNED][0].user_attrs["whale_prune_reason"]
