@@ -22,11 +22,20 @@ at the nearest earlier step it reported (no earlier step: no comparison). With
 
     v'_t(s) > r(s) + margin * max(|r(s)|, 1e-12)
 
-and it is pruned when it has been behind at ``patience`` consecutive checked steps. Steps are
-checked when ``s >= n_warmup_steps`` and ``(s - n_warmup_steps) % interval_steps == 0``, and only
-once ``n_startup_trials`` trials have COMPLETEd. A NaN intermediate value of the trial prunes
-it; NaN values of references are skipped as if not reported. The reason is written to the trial
+and it is pruned when it has been behind at ``patience`` consecutive checked steps. As in
+Optuna's ``MedianPruner``, a reported step ``s`` is checked when ``s >= n_warmup_steps`` and it is
+the first step the trial reported in its window ``floor((s - n_warmup_steps) / interval_steps)``
+(steps aligned on the interval are all checked; unaligned reports are not skipped), and nothing
+is pruned until ``max(n_startup_trials, 1)`` trials have COMPLETEd (so the first trial never is).
+At a checked step, a NaN intermediate value of the trial prunes it (a NaN at an earlier checked
+step counts as behind); NaN values of references are skipped as if not reported. The complete
+trials are read fresh from the storage at every check, so trials finished by other workers
+during a long trial count at once. The reason is written to the trial
 user attr ``whale_prune_reason`` (shown by optuna-dashboard).
+
+Cost of one check: ``O(n + m log m)`` for ``n`` COMPLETE trials and a trial of ``m`` reported
+steps (one pass for the leader, ``O(n log k)`` for the fallback population, ``O(m)`` per
+reference and patience step); the storage read is the same one ``MedianPruner`` makes.
 
 Multi-objective studies cannot report intermediate values in Optuna; the pruner raises a clear
 ``ValueError`` there.
@@ -35,7 +44,9 @@ Multi-objective studies cannot report intermediate values in Optuna; the pruner 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import optuna
@@ -51,6 +62,22 @@ if TYPE_CHECKING:
 __all__ = ["WhalePruner"]
 
 USER_REASON = "whale_prune_reason"
+
+
+def _checked_steps(steps: Iterable[int], n_warmup_steps: int, interval_steps: int) -> list[int]:
+    """The reported steps at which the rule is evaluated, ascending (Optuna's interval rule).
+
+    A reported step ``s >= w`` is checked when it is the first reported step of its window
+    ``floor((s - w) / i)``, as in Optuna's ``MedianPruner``: reporting every third step with
+    ``interval_steps=2`` still checks, at steps 3, 6, 9, ... (windows 1, 3, 4, ...).
+    """
+    out: list[int] = []
+    window = -1
+    for s in sorted(steps):
+        if s >= n_warmup_steps and (s - n_warmup_steps) // interval_steps != window:
+            window = (s - n_warmup_steps) // interval_steps
+            out.append(s)
+    return out
 
 
 def _value_at(trial: FrozenTrial, step: int) -> float | None:
@@ -108,9 +135,6 @@ class WhalePruner(BasePruner):
         self._patience = patience
         self._population_size = population_size
 
-    def _checked(self, step: int) -> bool:
-        return step >= self._n_warmup_steps and (step - self._n_warmup_steps) % self._interval_steps == 0
-
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         if len(study.directions) > 1:
             raise ValueError(
@@ -120,30 +144,29 @@ class WhalePruner(BasePruner):
         step = trial.last_step
         if step is None:
             return False
-        value = trial.intermediate_values[step]
-        if math.isnan(value):
-            self._mark(study, trial, f"NaN intermediate value at step {step}")
-            return True
-        if not self._checked(step):
+        checked = _checked_steps(trial.intermediate_values, self._n_warmup_steps, self._interval_steps)
+        if not checked or checked[-1] != step:
             return False
-        complete = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+        # fresh from storage at every call (as MedianPruner): ``use_cache=True`` would freeze the
+        # view at the trial's start and miss trials that other workers finish meanwhile
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if len(complete) < max(self._n_startup_trials, 1):
             return False
-        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
-        incumbent, leader, label = self._references(study, trial, complete, sign)
-        checked = [s for s in sorted(trial.intermediate_values) if s <= step and self._checked(s)]
+        if math.isnan(trial.intermediate_values[step]):
+            self._mark(study, trial, f"NaN intermediate value at step {step}")
+            return True
         recent = checked[-self._patience :]
         if len(recent) < self._patience:
             return False
+        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
+        incumbent, leader, label = self._references(trial, complete, sign)
         for s in recent:
-            v = trial.intermediate_values[s]
-            if math.isnan(v):
-                return False
+            v = sign * trial.intermediate_values[s]  # NaN at an earlier checked step: behind
             refs = [r for r in (_value_at(incumbent, s), _value_at(leader, s)) if r is not None]
             if len(refs) < 2:
                 return False
             weaker = max(sign * r for r in refs)
-            if not sign * v > weaker + self._margin * max(abs(weaker), 1e-12):
+            if not (math.isnan(v) or v > weaker + self._margin * max(abs(weaker), 1e-12)):
                 return False
         self._mark(
             study,
@@ -154,17 +177,22 @@ class WhalePruner(BasePruner):
         return True
 
     def _references(
-        self, study: Study, trial: FrozenTrial, complete: list[FrozenTrial], sign: float
+        self, trial: FrozenTrial, complete: list[FrozenTrial], sign: float
     ) -> tuple[FrozenTrial, FrozenTrial, str]:
-        leader = min(complete, key=lambda t: (sign * float(t.value), -t.number))  # type: ignore[arg-type]
+        """(incumbent ``I``, leader ``L``, how ``I`` was chosen); O(n log k) for n complete trials."""
+
+        def rank(t: FrozenTrial) -> tuple[float, int]:
+            return sign * float(t.value), -t.number  # type: ignore[arg-type]
+
+        leader = min(complete, key=rank)
         tag = read_tag(trial)
         if tag is not None and tag.parent >= 0:
             parent = next((t for t in complete if t.number == tag.parent), None)
             if parent is not None:
                 return parent, leader, "its whale's incumbent"
-        ranked = sorted(complete, key=lambda t: (sign * float(t.value), -t.number))  # type: ignore[arg-type]
-        k = min(self._population_size, max(1, len(ranked) // 2))
-        return ranked[k - 1], leader, f"the weakest of the best {k} completed trials"
+        k = min(self._population_size, max(1, len(complete) // 2))
+        weakest = heapq.nsmallest(k, complete, key=rank)[-1]
+        return weakest, leader, f"the weakest of the best {k} completed trials"
 
     @staticmethod
     def _mark(study: Study, trial: FrozenTrial, reason: str) -> None:

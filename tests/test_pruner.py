@@ -192,3 +192,34 @@ def test_rdb_storage_across_processes(tmp_path: Path) -> None:
     states = [t.state for t in study.trials]
     assert len(states) == 50 and TrialState.PRUNED in states and TrialState.COMPLETE in states
     assert all("whale_prune_reason" in t.user_attrs for t in study.trials if t.state == TrialState.PRUNED)
+
+
+def test_nan_on_the_first_trial_is_not_pruned() -> None:
+    """Nothing is pruned before a trial has completed, not even a NaN (as in MedianPruner)."""
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=0))
+    assert run_curve(study, [float("nan"), float("nan"), 1.0]) == (False, 2)
+    assert run_curve(study, [2.0, float("nan"), 1.0]) == (True, 1)
+
+
+def test_interval_checks_unaligned_steps_like_optuna() -> None:
+    """Reports that never land on a multiple of ``interval_steps`` are still checked: at the
+    first reported step of each window (Optuna's rule), not only at aligned steps."""
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, interval_steps=3))
+    add_curve(study, [1.0] * 12)
+    trial = study.ask(DIST)
+    decisions = {}
+    for step in (1, 2, 4, 5, 7, 8):
+        trial.report(5.0, step)
+        decisions[step] = trial.should_prune()
+    assert decisions == {1: True, 2: False, 4: True, 5: False, 7: True, 8: False}
+
+
+def test_trials_finished_during_a_trial_count_at_once() -> None:
+    """The pruner reads the storage afresh at each check (no snapshot from the trial's start)."""
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1))
+    trial = study.ask(DIST)
+    trial.report(5.0, 0)
+    assert not trial.should_prune()  # nothing has completed yet
+    add_curve(study, [1.0, 1.0, 1.0])  # another worker finishes a better trial meanwhile
+    trial.report(5.0, 1)
+    assert trial.should_prune()

