@@ -54,6 +54,13 @@ class ProblemSpec:
         return f"{self.suite}-{self.dataset}"
 
     @property
+    def key(self) -> str:
+        """What statistics treat as one problem: BBOB instances are replicates (as in COCO)."""
+        if self.suite == "bbob":
+            return f"bbob-f{self.function:02d}-d{self.dim:02d}"
+        return self.id
+
+    @property
     def group(self) -> str:
         """Problems of a group are summarised together (suite and dimension)."""
         return f"bbob d={self.dim}" if self.suite == "bbob" else self.suite

@@ -94,7 +94,8 @@ def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]
     attrs = study.user_attrs
     return {
         **asdict(spec),
-        "problem_id": spec.problem.id,
+        "problem_id": spec.problem.key,
+        "run_problem": spec.problem.id,
         "group": spec.problem.group,
         "optimum": optimum,
         "values": values,

@@ -1,5 +1,8 @@
 """Statistics on benchmark records: regret curves, AUC, ranks, paired tests, ECDF.
 
+A record's ``problem_id`` is the unit of comparison; for BBOB it names (function, dimension)
+and the instances and seeds run on it are its replicates, as in COCO.
+
 * best-so-far regret ``r_n = min_{k<=n} f_k - f_opt`` (failed trials skipped), floored at
   :data:`REGRET_FLOOR` for logarithms;
 * AUC: the mean of ``log10 r_n`` over ``n = 1..N`` (the normalised area under the log-regret
