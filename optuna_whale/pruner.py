@@ -16,6 +16,14 @@ At a reported step ``s`` of trial ``t`` the *references* are
   COMPLETE trials and ``I`` is the worst of them (the place the trial must win; while few trials
   have completed this is the better half, as in a median rule).
 
+WhaleSampler's initial and restart trials carry a whale tag but no parent (their slot is empty),
+so they are judged against that fallback population. With the sampler's default
+``consider_pruned_trials=False`` a pruned one frees its slot and the sampler draws a new uniform
+point for it: the initial population is then the points that kept up with the best completed
+ones, and the WOA moves start only once every slot holds a completed trial (the ``WOA moves``
+column of ``benchmarks/pruning.py`` shows how much later). ``WhaleSampler(
+consider_pruned_trials=True)`` keeps a pruned trial in its slot at its last intermediate value.
+
 A reference's value at ``s`` is its intermediate value at ``s`` or, if it did not report ``s``,
 at the nearest earlier step it reported (no earlier step: no comparison). With
 ``r(s) = max(I'(s), L'(s))`` (the *weaker* of the two references) the trial is *behind* at ``s`` if

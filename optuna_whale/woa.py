@@ -57,7 +57,10 @@ collapsed (their spread is below ``1e-9`` in every coordinate). The next cycle `
 * fills the other slots from a fresh Latin hypercube over the whole cube (a restart *away* from
   the leader), then continues with ``a = 2`` again.
 
-The first cycle starts from a Latin hypercube of ``N_0`` points.
+The first cycle starts from a Latin hypercube of ``N_0`` points. A slot whose start failed (an
+exception, NaN, or a pruned trial without ``consider_pruned_trials``) is *respawned*: its next
+trial is an ordinary move computed from a random occupied whale's position, so failures and
+pruning cannot keep the population in its initial design.
 
 Constraints and several objectives
 ----------------------------------
@@ -748,15 +751,24 @@ def propose(
 ) -> Proposal:
     """The next point to evaluate for ``pop`` (which must be the current cycle's population)."""
     slot, initial = _choose_slot(pop, rng)
+    mover = _move_canonical if config.canonical else _move_default
     if initial:
-        first_attempt = pop.attempts[slot] == 0
-        if first_attempt:
+        if pop.attempts[slot] == 0:
             x = design_point(design_seed, pop.cycle, pop.size, slot, config.dim)
-        else:  # the design point failed before: a fresh uniform point instead
+        elif pop.occupied.any():
+            # Respawn: this slot's start failed (or was pruned). Rather than another blind
+            # point, the whale re-enters from a random occupied whale's position by an ordinary
+            # move, so failures and pruning never stall the population in its initial design.
+            partner = int(rng.choice(np.flatnonzero(pop.occupied)))
+            x, move, basis = mover(pop, partner, config, rng)
+            parent = int(pop.numbers[partner])
+            return Proposal(
+                np.asarray(x, dtype=float), slot, pop.cycle, move, pop.generation, parent=parent, basis=basis
+            )
+        else:  # nothing evaluated yet in this cycle: a fresh uniform point
             x = rng.random(config.dim)
         move = "init" if pop.cycle == 0 else "restart"
         return Proposal(x, slot, pop.cycle, move, pop.generation)
-    mover = _move_canonical if config.canonical else _move_default
     x, move, basis = mover(pop, slot, config, rng)
     parent = int(pop.numbers[slot])
     return Proposal(

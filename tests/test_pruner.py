@@ -223,3 +223,13 @@ def test_trials_finished_during_a_trial_count_at_once() -> None:
     add_curve(study, [1.0, 1.0, 1.0])  # another worker finishes a better trial meanwhile
     trial.report(5.0, 1)
     assert trial.should_prune()
+
+
+def test_fallback_population_when_maximizing() -> None:
+    study = optuna.create_study(direction="maximize", pruner=WhalePruner(n_startup_trials=1, population_size=2))
+    add_curve(study, [-1.0, -0.5])
+    add_curve(study, [-2.0, -1.0])  # weakest of the best 2
+    add_curve(study, [-9.0, -9.0])
+    add_curve(study, [-8.0, -8.0])  # 4 complete: k = min(2, 4 // 2) = 2
+    assert run_curve(study, [-3.0, -2.0]) == (True, 0)
+    assert run_curve(study, [-1.5, -0.7]) == (False, 1)

@@ -219,3 +219,18 @@ def test_optimizer_accepts_out_of_order_tells_and_lost_asks() -> None:
     pop = opt.population()
     assert pop.running.sum() == 0
     assert pop.occupied.sum() == 4
+
+
+def test_failed_start_respawns_from_an_occupied_whale() -> None:
+    """A slot whose start failed (or was pruned) re-enters by a move, not another blind point."""
+    cfg = WOAConfig.create(2, population_size=3)
+    b = PopulationBuilder(cfg)
+    b.add(Evaluation(0, 0, 0, np.array([0.2, 0.2]), (1.0,)))
+    b.add(Evaluation(1, 1, 0, np.array([0.6, 0.4]), (2.0,)))
+    b.add_failure(0, 2)
+    pop = b.snapshot(0)
+    for seed in range(20):
+        prop = propose(pop, cfg, np.random.default_rng(seed), design_seed=0)
+        assert prop.slot == 2
+        assert prop.move in ("search", "encircle", "spiral")
+        assert prop.parent in (0, 1)
