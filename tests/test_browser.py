@@ -17,10 +17,10 @@ def test_dashboard_renders_in_headless_chromium(tmp_path: Path) -> None:
         pytest.skip("LOUD SKIP: Debian's 'chromium' is not installed (.ci/run installs it)")
     out = tmp_path / "shot.png"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "docs" / "screenshot.py"), "--out", str(out)],
+        [sys.executable, str(ROOT / "docs" / "screenshot.py"), "--out", str(out), "--timeout", "150"],
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=400,
     )
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -50,7 +50,7 @@ def test_dashboard_serves_whale_attrs(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
+        deadline = time.time() + 150
         summaries = None
         while time.time() < deadline:
             try:
@@ -58,7 +58,7 @@ def test_dashboard_serves_whale_attrs(tmp_path: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        assert summaries is not None, "optuna-dashboard did not answer within 60 s"
+        assert summaries is not None, "optuna-dashboard did not answer within 150 s"
         (summary,) = summaries["study_summaries"]
         assert summary["study_name"] == "whale-dash"
         attrs = {a["key"]: a["value"] for a in summary["user_attrs"]}
