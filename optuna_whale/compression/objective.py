@@ -1,0 +1,351 @@
+"""Build an Optuna objective that compresses (and optionally first trains) a torch model.
+
+Pipeline, always in this order (``apply_compression``):
+
+1. from scratch only: ``model_factory(width=..., activation=...)`` trained for
+   ``space.train_epochs`` epochs at the suggested ``lr`` (reports at steps 1..train_epochs);
+2. structured pruning (``structured_prune``) with the per-layer ``prune_ratio:<layer>``;
+3. low-rank factorization (``factorize``) of the ``rank_ratio:<layer>`` layers, rank
+   ``max(1, round(ratio * full rank))`` of the pruned layer (``rank_from_ratio``); a layer is
+   left as it is when the ratio is 1 or the factorization would not store fewer weights
+   (``saves_parameters``);
+4. fine-tuning for ``finetune_epochs`` epochs at ``lr`` (reports continue the step count);
+5. quantization (``quantize``) with ``quantization``;
+6. measurement (``measure``) on the validation split.
+
+Single objective: maximize validation accuracy; the budget enters as constraints
+``bytes / max_bytes - 1 <= 0`` and ``macs / max_macs - 1 <= 0`` (``trial.set_constraint``).
+Two objectives: (accuracy, bytes) with directions (maximize, minimize).
+Measured figures are trial user attrs: accuracy, bytes, sparse_bytes, macs, params,
+nonzero_params, latency_ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import optuna
+import torch
+from torch import nn
+
+from optuna_whale.compression.data import Split
+from optuna_whale.compression.lowrank import (
+    FACTORIZABLE_TYPES,
+    factorize,
+    rank_from_ratio,
+    saves_parameters,
+)
+from optuna_whale.compression.measure import CompressionResult, measure
+from optuna_whale.compression.models import ACTIVATIONS
+from optuna_whale.compression.quantization import (
+    QUANTIZATION_CHOICES,
+    QuantizationUnavailableError,
+    availability,
+    quantize,
+)
+from optuna_whale.compression.structured import check_ratio, prunable_layers, structured_prune
+from optuna_whale.compression.training import TrainConfig, train_inplace
+
+ModelFactory = Callable[..., nn.Module]
+
+
+@dataclass
+class CompressionSpace:
+    """What a trial suggests.
+
+    ``prune_layers=None`` means every prunable layer except the classifier head.
+    A rank ratio of 1 (``rank_ratio[1]``) means "do not factorize"; ``widths`` and
+    ``activations`` are searched only when training from scratch (empty = not searched).
+    """
+
+    prune_layers: Sequence[str] | None = None
+    prune_ratio: tuple[float, float] = (0.0, 0.9)
+    rank_layers: Sequence[str] = ()
+    rank_ratio: tuple[float, float] = (0.05, 1.0)
+    quantization: Sequence[str] = ("none", "dynamic_int8")
+    lr: tuple[float, float] = (1e-4, 1e-2)
+    finetune_epochs: tuple[int, int] = (1, 3)
+    widths: Sequence[int] = ()
+    activations: Sequence[str] = ()
+    train_epochs: int = 5
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field and allowed values for any bad setting."""
+        lo, hi = self.prune_ratio
+        check_ratio("prune_ratio[0]", lo)
+        check_ratio("prune_ratio[1]", hi)
+        if lo > hi:
+            raise ValueError(f"prune_ratio={self.prune_ratio} must have low <= high")
+        rlo, rhi = self.rank_ratio
+        if not 0.0 < rlo <= rhi <= 1.0:
+            raise ValueError(f"rank_ratio={self.rank_ratio}; allowed: 0 < low <= high <= 1")
+        if not self.quantization:
+            raise ValueError(f"quantization is empty; allowed: {list(QUANTIZATION_CHOICES)}")
+        av = availability()
+        for q in self.quantization:
+            if q not in QUANTIZATION_CHOICES:
+                raise ValueError(f"quantization choice {q!r} is unknown; allowed: {list(QUANTIZATION_CHOICES)}")
+            if av[q] is not None:
+                raise QuantizationUnavailableError(f"quantization choice {q!r} is unavailable: {av[q]}")
+        if not 0 < self.lr[0] <= self.lr[1]:
+            raise ValueError(f"lr={self.lr}; allowed: 0 < low <= high")
+        if not 0 <= self.finetune_epochs[0] <= self.finetune_epochs[1]:
+            raise ValueError(f"finetune_epochs={self.finetune_epochs}; allowed: 0 <= low <= high")
+        for a in self.activations:
+            if a not in ACTIVATIONS:
+                raise ValueError(f"activation {a!r} is unknown; allowed: {sorted(ACTIVATIONS)}")
+        if any(int(w) < 1 for w in self.widths):
+            raise ValueError(f"widths={list(self.widths)} must all be >= 1")
+
+
+@dataclass
+class Budget:
+    """Hard limits (``None`` = none) recorded as constraints; ``latency`` toggles timing."""
+
+    max_bytes: float | None = None
+    max_macs: float | None = None
+    measure_latency: bool = True
+
+
+@dataclass
+class CompressionParams:
+    """One trial's choices (``to_dict``/``from_dict`` use the Optuna parameter names)."""
+
+    prune: dict[str, float] = field(default_factory=dict)
+    rank: dict[str, float] = field(default_factory=dict)
+    quantization: str = "none"
+    lr: float = 1e-3
+    finetune_epochs: int = 0
+    arch: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict: ``prune_ratio:<layer>``, ``rank_ratio:<layer>``, ``quantization``, ..."""
+        d: dict[str, Any] = {f"prune_ratio:{k}": v for k, v in self.prune.items()}
+        d.update({f"rank_ratio:{k}": v for k, v in self.rank.items()})
+        d.update(quantization=self.quantization, lr=self.lr, finetune_epochs=self.finetune_epochs)
+        d.update(self.arch)
+        return d
+
+    @classmethod
+    def from_dict(cls, params: Mapping[str, Any]) -> CompressionParams:
+        """Inverse of ``to_dict`` (e.g. ``study.best_trial.params``)."""
+        out = cls()
+        for k, v in params.items():
+            if k.startswith("prune_ratio:"):
+                out.prune[k.split(":", 1)[1]] = float(v)
+            elif k.startswith("rank_ratio:"):
+                out.rank[k.split(":", 1)[1]] = float(v)
+            elif k == "quantization":
+                out.quantization = str(v)
+            elif k == "lr":
+                out.lr = float(v)
+            elif k == "finetune_epochs":
+                out.finetune_epochs = int(v)
+            elif k in ("width", "activation"):
+                out.arch[k] = v
+            else:
+                raise ValueError(
+                    f"parameter {k!r} is unknown; allowed: prune_ratio:<layer>, rank_ratio:<layer>, "
+                    "quantization, lr, finetune_epochs, width, activation"
+                )
+        return out
+
+
+def suggest_params(
+    trial: optuna.Trial, space: CompressionSpace, prune_layers: Sequence[str], from_scratch: bool
+) -> CompressionParams:
+    """Suggest one ``CompressionParams`` from ``space`` (parameter names as in ``to_dict``)."""
+    p = CompressionParams()
+    if from_scratch and space.widths:
+        p.arch["width"] = trial.suggest_categorical("width", [int(w) for w in space.widths])
+    if from_scratch and space.activations:
+        p.arch["activation"] = trial.suggest_categorical("activation", list(space.activations))
+    for name in prune_layers:
+        p.prune[name] = trial.suggest_float(f"prune_ratio:{name}", *space.prune_ratio)
+    for name in space.rank_layers:
+        p.rank[name] = trial.suggest_float(f"rank_ratio:{name}", *space.rank_ratio)
+    p.quantization = str(trial.suggest_categorical("quantization", list(space.quantization)))
+    p.lr = trial.suggest_float("lr", *space.lr, log=True)
+    p.finetune_epochs = trial.suggest_int("finetune_epochs", *space.finetune_epochs)
+    return p
+
+
+def _base_model(
+    model: nn.Module | None, model_factory: ModelFactory | None, arch: Mapping[str, Any]
+) -> nn.Module:
+    if (model is None) == (model_factory is None):
+        raise ValueError("give exactly one of model (trained) or model_factory (from scratch)")
+    if model_factory is not None:
+        return model_factory(**arch)
+    assert model is not None
+    return model
+
+
+def apply_compression(
+    params: CompressionParams,
+    train: Split,
+    val: Split,
+    example_inputs: torch.Tensor,
+    model: nn.Module | None = None,
+    model_factory: ModelFactory | None = None,
+    train_epochs: int = 0,
+    train_config: TrainConfig | None = None,
+    trial: optuna.Trial | None = None,
+) -> tuple[nn.Module, nn.Module]:
+    """Run the documented pipeline; return (final model, float model before quantization).
+
+    ``model`` is never changed (every step works on a copy). ``train_config`` gives batch size,
+    optimizer, seed and threads; its ``lr``/``epochs`` are replaced by ``params``.
+    """
+    cfg = train_config or TrainConfig()
+    base = _base_model(model, model_factory, params.arch)
+    step = 0
+    if model_factory is not None and train_epochs > 0:
+        train_inplace(base, train, val, replace(cfg, epochs=train_epochs, lr=params.lr), trial)
+        step = train_epochs
+    work = structured_prune(base, example_inputs, params.prune)
+    modules = dict(work.named_modules())
+    ranks: dict[str, int | tuple[int, int]] = {}
+    for name, ratio in params.rank.items():
+        if name not in modules:
+            raise ValueError(f"rank layer {name!r} is not in the model")
+        if ratio < 1.0:
+            rank = rank_from_ratio(modules[name], ratio, name)
+            if saves_parameters(modules[name], rank):
+                ranks[name] = rank
+    if ranks:
+        work = factorize(work, ranks=ranks)
+    if params.finetune_epochs > 0:
+        ft = replace(cfg, epochs=params.finetune_epochs, lr=params.lr, seed=cfg.seed + 1)
+        train_inplace(work, train, val, ft, trial, step_offset=step)
+    work.eval()
+    return quantize(work, params.quantization), work
+
+
+def record(trial: optuna.Trial, result: CompressionResult, budget: Budget) -> None:
+    """Store ``result`` as user attrs and the budget as constraints (<= 0 is feasible)."""
+    for k, v in result.as_dict().items():
+        trial.set_user_attr(k, v)
+    if budget.max_bytes is not None:
+        trial.set_constraint("bytes", result.bytes / budget.max_bytes - 1.0)
+    if budget.max_macs is not None:
+        trial.set_constraint("macs", result.macs / budget.max_macs - 1.0)
+
+
+def directions(multi_objective: bool) -> list[str]:
+    """Study directions matching ``build_objective``."""
+    return ["maximize", "minimize"] if multi_objective else ["maximize"]
+
+
+def build_objective(
+    train: Split,
+    val: Split,
+    example_inputs: torch.Tensor,
+    space: CompressionSpace,
+    budget: Budget | None = None,
+    model: nn.Module | None = None,
+    model_factory: ModelFactory | None = None,
+    train_config: TrainConfig | None = None,
+    multi_objective: bool = False,
+) -> Callable[[optuna.Trial], float | tuple[float, float]]:
+    """Return ``objective(trial)``; see the module docstring for pipeline, values, attrs.
+
+    Give ``model`` (trained; never changed) or ``model_factory`` (called with ``width`` /
+    ``activation`` keyword arguments when those are searched, then trained from scratch).
+    """
+    space.validate()
+    budget = budget or Budget()
+    probe = _base_model(model, model_factory, {})
+    layers = list(space.prune_layers) if space.prune_layers is not None else prunable_layers(probe)
+    allowed = prunable_layers(probe, ignored=[])
+    for name in layers:
+        if name not in allowed:
+            raise ValueError(f"prune layer {name!r} is not prunable; allowed: {allowed}")
+    names = dict(probe.named_modules())
+    for name in space.rank_layers:
+        if name not in names or not isinstance(names[name], FACTORIZABLE_TYPES):
+            lin = [n for n, m in names.items() if isinstance(m, FACTORIZABLE_TYPES)]
+            raise ValueError(
+                f"rank layer {name!r} is not a Linear/Conv2d/Embedding(Bag); allowed: {lin}"
+            )
+    from_scratch = model_factory is not None
+
+    def objective(trial: optuna.Trial) -> float | tuple[float, float]:
+        params = suggest_params(trial, space, layers, from_scratch)
+        final, float_model = apply_compression(
+            params, train, val, example_inputs, model=model, model_factory=model_factory,
+            train_epochs=space.train_epochs if from_scratch else 0,
+            train_config=train_config, trial=trial,
+        )
+        result = measure(final, val, example_inputs, float_model, with_latency=budget.measure_latency)
+        record(trial, result, budget)
+        if multi_objective:
+            return result.accuracy, float(result.bytes)
+        return result.accuracy
+
+    return objective
+
+
+def rebuild_model(
+    trial_or_params: optuna.trial.FrozenTrial | Mapping[str, Any] | CompressionParams,
+    train: Split,
+    val: Split,
+    example_inputs: torch.Tensor,
+    model: nn.Module | None = None,
+    model_factory: ModelFactory | None = None,
+    train_epochs: int = 0,
+    train_config: TrainConfig | None = None,
+) -> tuple[nn.Module, nn.Module]:
+    """Re-run the pipeline for a trial's params (same seed -> same model on the same machine)."""
+    params = _as_params(trial_or_params)
+    return apply_compression(
+        params, train, val, example_inputs, model=model, model_factory=model_factory,
+        train_epochs=train_epochs if model_factory is not None else 0, train_config=train_config,
+    )
+
+
+def _as_params(obj: optuna.trial.FrozenTrial | Mapping[str, Any] | CompressionParams) -> CompressionParams:
+    if isinstance(obj, CompressionParams):
+        return obj
+    if isinstance(obj, optuna.trial.FrozenTrial):
+        return CompressionParams.from_dict(obj.params)
+    return CompressionParams.from_dict(obj)
+
+
+def save_compressed(directory: str, model: nn.Module, params: CompressionParams) -> None:
+    """Write ``model.pt`` (state_dict only) and ``params.json`` into ``directory``."""
+    os.makedirs(directory, exist_ok=True)
+    torch.save(model.state_dict(), os.path.join(directory, "model.pt"))
+    with open(os.path.join(directory, "params.json"), "w", encoding="utf-8") as fh:
+        json.dump(asdict(params), fh, indent=2, sort_keys=True)
+
+
+def load_compressed(
+    directory: str,
+    example_inputs: torch.Tensor,
+    model: nn.Module | None = None,
+    model_factory: ModelFactory | None = None,
+) -> nn.Module:
+    """Rebuild the architecture from ``params.json`` and load ``model.pt`` with weights_only=True.
+
+    The structure is rebuilt without training (pruned shapes depend only on the ratios), so any
+    model of the original architecture (or its factory) serves as the template.
+    """
+    with open(os.path.join(directory, "params.json"), encoding="utf-8") as fh:
+        params = CompressionParams(**json.load(fh))
+    skeleton_params = replace(params, finetune_epochs=0)
+    empty = (example_inputs[:0], torch.zeros(0, dtype=torch.long))
+    final, _ = apply_compression(
+        skeleton_params, empty, empty, example_inputs, model=model, model_factory=model_factory
+    )
+    with warnings.catch_warnings():
+        # quantized tensors still go through TypedStorage when loaded; harmless, silenced on purpose
+        warnings.filterwarnings("ignore", message="TypedStorage is deprecated")
+        state = torch.load(os.path.join(directory, "model.pt"), weights_only=True)
+    final.load_state_dict(state)
+    return final.eval()

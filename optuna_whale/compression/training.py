@@ -1,0 +1,194 @@
+"""Training, fine-tuning and evaluation loops on ``(x, y)`` tensor splits.
+
+Deterministic under ``TrainConfig.seed`` (own ``torch.Generator`` for init-free shuffling
+and a seeded global RNG for dropout and the like); ``num_threads`` is applied with
+``torch.set_num_threads`` for the duration of the call and restored after.
+With a ``trial``, each epoch's validation accuracy is reported (``trial.report(acc, step)``)
+and ``optuna.TrialPruned`` is raised when ``trial.should_prune()``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import optuna
+import torch
+from torch import nn
+
+from optuna_whale.compression.data import Split
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass
+class TrainConfig:
+    """Loop settings; ``optimizer`` in ``OPTIMIZERS``."""
+
+    epochs: int = 5
+    lr: float = 1e-3
+    batch_size: int = 64
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    seed: int = 0
+    num_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} is unknown; allowed: {list(OPTIMIZERS)}")
+        if self.epochs < 0:
+            raise ValueError(f"epochs={self.epochs} must be >= 0")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size} must be >= 1")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr} must be > 0")
+
+
+@dataclass
+class History:
+    """Per-epoch validation accuracy; ``best_epoch`` counts from 1 (0 = before training)."""
+
+    val_accuracy: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    best_accuracy: float = float("nan")
+
+
+@contextmanager
+def num_threads(n: int | None) -> Iterator[None]:
+    """Temporarily ``torch.set_num_threads(n)`` (no-op for ``None``)."""
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Split, batch_size: int = 512) -> float:
+    """Top-1 accuracy of ``model`` (in eval mode) on ``data``."""
+    model.eval()
+    x, y = data
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        correct += int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
+    return correct / max(1, len(x))
+
+
+def _can_report(trial: optuna.Trial | None) -> bool:
+    return trial is not None and len(trial.study.directions) == 1
+
+
+def _epoch(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, opt: torch.optim.Optimizer,
+    batch_size: int, gen: torch.Generator,
+) -> None:
+    model.train()
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.randperm(len(x), generator=gen)
+    for i in range(0, len(x), batch_size):
+        idx = order[i : i + batch_size]
+        opt.zero_grad()
+        loss_fn(model(x[idx]), y[idx]).backward()
+        opt.step()
+
+
+def train_inplace(
+    model: nn.Module,
+    train: Split,
+    val: Split,
+    cfg: TrainConfig,
+    trial: optuna.Trial | None = None,
+    step_offset: int = 0,
+) -> History:
+    """Train ``model`` in place for ``cfg.epochs`` epochs (cross-entropy), reporting to ``trial``.
+
+    Step ``step_offset + epoch`` (epoch from 1) carries the validation accuracy. Multi-objective
+    studies do not support ``trial.report``; there nothing is reported.
+    """
+    hist = History()
+    with num_threads(cfg.num_threads):
+        torch.manual_seed(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        opt = _optimizer(model, cfg)
+        for epoch in range(1, cfg.epochs + 1):
+            _epoch(model, train[0], train[1], opt, cfg.batch_size, gen)
+            acc = evaluate(model, val)
+            hist.val_accuracy.append(acc)
+            if not acc <= hist.best_accuracy:  # also true while best is NaN
+                hist.best_accuracy, hist.best_epoch = acc, epoch
+            if _can_report(trial):
+                assert trial is not None
+                trial.report(acc, step_offset + epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at step {step_offset + epoch} (val acc {acc:.4f})")
+    return hist
+
+
+def train_until_converged(
+    model: nn.Module,
+    train: Split,
+    val: Split,
+    cfg: TrainConfig,
+    patience: int = 4,
+    max_epochs: int = 60,
+    lr_decay: float = 0.3,
+    decay_patience: int | None = None,
+    progress: bool = False,
+) -> History:
+    """Train in place until validation accuracy has not improved for ``patience`` epochs.
+
+    One optimizer for the whole run; after ``decay_patience`` (default ``patience // 2``, at
+    least 1) epochs without improvement the learning rate is multiplied by ``lr_decay``
+    (reduce-on-plateau). The weights of the best epoch are restored at the end.
+    """
+    hist = History()
+    best_state = copy.deepcopy(model.state_dict())
+    decay_after = max(1, patience // 2) if decay_patience is None else decay_patience
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=max_epochs, desc="baseline epochs")
+    with num_threads(cfg.num_threads):
+        torch.manual_seed(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        opt = _optimizer(model, cfg)
+        since_decay = 0
+        for epoch in range(1, max_epochs + 1):
+            _epoch(model, train[0], train[1], opt, cfg.batch_size, gen)
+            acc = evaluate(model, val)
+            hist.val_accuracy.append(acc)
+            if not acc <= hist.best_accuracy:
+                hist.best_accuracy, hist.best_epoch = acc, epoch
+                best_state = copy.deepcopy(model.state_dict())
+                since_decay = 0
+            else:
+                since_decay += 1
+                if since_decay >= decay_after:
+                    for g in opt.param_groups:
+                        g["lr"] *= lr_decay
+                    since_decay = 0
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(val_acc=f"{acc:.4f}", best=f"{hist.best_accuracy:.4f}")
+            if epoch - hist.best_epoch >= patience:
+                break
+    if bar is not None:
+        bar.close()
+    model.load_state_dict(best_state)
+    return hist
