@@ -10,6 +10,9 @@
   of the main metric, as an error to minimise (``1 - val_acc`` with accuracy as a fraction, or
   ``val_loss``), so the regret
   against the table's best configuration is exact and noise-free.
+* further suites (e.g. the compression task of :mod:`optuna_whale.compression`) join by name
+  through :func:`register_suite`; ``ProblemSpec(suite, dataset=name).build()`` then calls the
+  registered builder inside the worker process.
 
 A :class:`ProblemSpec` is a small frozen dataclass: it crosses process boundaries and ``build``
 makes the (unpicklable) package objects inside the worker.
@@ -35,6 +38,37 @@ from optuna.distributions import (
 
 HPO_SUITES = ("hpobench", "hpolib", "nasbench201")
 SUITES = ("bbob", *HPO_SUITES)
+
+
+@dataclass(frozen=True)
+class SuiteAdapter:
+    """A suite added by name: ``build(spec) -> Problem`` and ``names() -> [dataset names]``.
+
+    Both must be module-level functions (they are looked up again in worker processes, which
+    import the module that registers them).
+    """
+
+    build: Callable[[ProblemSpec], Problem]
+    names: Callable[[], list[str]]
+
+
+_REGISTRY: dict[str, SuiteAdapter] = {}
+
+
+def register_suite(name: str, build: Callable[[ProblemSpec], Problem], names: Callable[[], list[str]]) -> None:
+    """Make ``name`` usable as a suite (``make_specs(name)``, ``compare.py --suite name``).
+
+    Problems of the suite are ``ProblemSpec(name, dataset=...)``; ``build`` runs in the worker.
+    Built-in suite names cannot be replaced.
+    """
+    if name in SUITES:
+        raise ValueError(f"suite name {name!r} is built in; choose a name other than {SUITES}.")
+    _REGISTRY[name] = SuiteAdapter(build, names)
+
+
+def all_suites() -> tuple[str, ...]:
+    """Built-in suites followed by the registered ones."""
+    return (*SUITES, *_REGISTRY)
 
 
 @dataclass(frozen=True)
@@ -70,19 +104,43 @@ class ProblemSpec:
             return _bbob(self.function, self.dim, self.instance)
         if self.suite in HPO_SUITES:
             return _tabular(self.suite, self.dataset)
-        raise ValueError(f"suite must be one of {SUITES}, got {self.suite!r}.")
+        if self.suite in _REGISTRY:
+            return _REGISTRY[self.suite].build(self)
+        raise ValueError(f"suite must be one of {all_suites()}, got {self.suite!r}.")
 
 
 @dataclass
 class Problem:
-    """A minimisation problem: ``objective(trial)``, its optimum and its search space."""
+    """A minimisation problem: ``objective(trial)``, its optimum and its search space.
+
+    ``evaluate(params)`` is the value to minimise (a maximised metric enters negated or as an
+    error), ``regret(v) = max(v - optimum, 0)``. ``direction`` is always ``"minimize"``; it is a
+    field so that study records state it. A registered suite whose objective needs the trial
+    itself (pruning, constraints) passes ``trial_objective`` and an empty ``search_space``.
+    """
 
     spec: ProblemSpec
     search_space: dict[str, BaseDistribution]
     evaluate: Callable[[dict[str, Any]], float]
     optimum: float
+    direction: str = "minimize"
+    trial_objective: Callable[[optuna.Trial], float] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.id
+
+    @property
+    def suite(self) -> str:
+        return self.spec.suite
+
+    @property
+    def dimension(self) -> int:
+        return len(self.search_space) if self.search_space else self.spec.dim
 
     def objective(self, trial: optuna.Trial) -> float:
+        if self.trial_objective is not None:
+            return self.trial_objective(trial)
         params = {name: suggest(trial, name, dist) for name, dist in self.search_space.items()}
         return self.evaluate(params)
 
@@ -224,4 +282,11 @@ def make_specs(
         if bad:
             raise ValueError(f"unknown {suite} datasets {bad}; choose from {datasets(suite)}")
         return [ProblemSpec(suite, dataset=n) for n in names]
-    raise ValueError(f"suite must be one of {SUITES}, got {suite!r}.")
+    if suite in _REGISTRY:
+        known = _REGISTRY[suite].names()
+        names = datasets_ or known
+        bad = [n for n in names if n not in known]
+        if bad:
+            raise ValueError(f"unknown {suite} datasets {bad}; choose from {known}")
+        return [ProblemSpec(suite, dataset=n) for n in names]
+    raise ValueError(f"suite must be one of {all_suites()}, got {suite!r}.")

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from optuna_whale.bench.samplers import SAMPLERS
+
 REGRET_FLOOR = 1e-8
 TARGET_EXPONENTS = tuple(range(2, -9, -1))
 
@@ -64,8 +66,27 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def summarise(records: list[dict[str, Any]], budgets: Sequence[int] | None = None) -> dict[str, Any]:
-    """Per-problem tables, ranks per group and budget, pairwise tests, W/T/L and ECDFs."""
+def group_budgets(n_group: int, budgets: Sequence[int] | None, fractions: Sequence[float] | None) -> list[int]:
+    """Budgets at which a group of ``n_group``-trial runs is ranked: the absolute ``budgets`` that
+    fit, plus ``round(f * n_group)`` for each fraction ``f`` in (0, 1]; the final budget if none."""
+    out = {int(b) for b in budgets or [] if 1 <= b <= n_group}
+    for f in fractions or []:
+        if not 0.0 < f <= 1.0:
+            raise ValueError(f"budget fractions must be in (0, 1], got {f}.")
+        out.add(max(1, round(f * n_group)))
+    return sorted(out or {n_group})
+
+
+def summarise(
+    records: list[dict[str, Any]],
+    budgets: Sequence[int] | None = None,
+    fractions: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Per-problem tables, ranks per group and budget, pairwise tests, W/T/L and ECDFs.
+
+    Ranks are computed per group at :func:`group_budgets` (e.g. ``fractions=(0.25, 0.5, 1)``
+    ranks each BBOB dimension at a quarter, half and all of its ``50 d`` trials).
+    """
     by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     groups: dict[str, set[str]] = defaultdict(set)
     samplers: list[str] = []
@@ -74,8 +95,12 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int] | None = Non
         groups[r["group"]].add(r["problem_id"])
         if r["sampler"] not in samplers:
             samplers.append(r["sampler"])
+    # a fixed column order (the harness's sampler list, then others by name), whatever the
+    # order in which parallel runs finished
+    samplers.sort(key=lambda name: (SAMPLERS.index(name) if name in SAMPLERS else len(SAMPLERS), name))
     n_max = max(len(r["values"]) for r in records)
-    budgets = sorted(set(budgets or [n_max]))
+    n_group = {g: max(len(r["values"]) for r in records if r["group"] == g) for g in groups}
+    per_group_budgets = {g: group_budgets(n_group[g], budgets, fractions) for g in groups}
     curves = {k: [regret_curve(r["values"], r["optimum"]) for r in rs] for k, rs in by.items()}
 
     per_problem: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
@@ -97,10 +122,10 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int] | None = Non
     ranks: dict[str, dict[int, dict[str, float]]] = {}
     for g, pids in groups.items():
         ranks[g] = {}
-        for b in budgets:
+        for b in per_group_budgets[g]:
             acc: dict[str, list[float]] = defaultdict(list)
             for pid in sorted(pids):
-                meds = {s: float(np.median([at(c, b) for c in curves[(pid, s)]])) for s in samplers if (pid, s) in curves and len(curves[(pid, s)][0]) >= min(b, n_max)}
+                meds = {s: float(np.median([at(c, b) for c in curves[(pid, s)]])) for s in samplers if (pid, s) in curves and len(curves[(pid, s)][0]) >= b}
                 for s, rk in rankdata_rows(meds).items():
                     acc[s].append(rk)
             ranks[g][b] = {s: float(np.mean(v)) for s, v in acc.items()}
@@ -165,7 +190,7 @@ def summarise(records: list[dict[str, Any]], budgets: Sequence[int] | None = Non
     return {
         "samplers": samplers,
         "groups": {g: sorted(p) for g, p in groups.items()},
-        "budgets": budgets,
+        "budgets": per_group_budgets,
         "per_problem": per_problem,
         "ranks": ranks,
         "pairwise": pairwise,

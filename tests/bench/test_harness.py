@@ -12,16 +12,19 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState
 
+from optuna_whale.bench import problems as problems_mod
 from optuna_whale.bench import stats
 from optuna_whale.bench.problems import (
+    Problem,
     ProblemSpec,
     _table,
     bbob_optimum,
     decode_grid,
     make_specs,
     parse_range,
+    register_suite,
 )
-from optuna_whale.bench.runner import RunSpec, execute
+from optuna_whale.bench.runner import RunSpec, execute, redact_url
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,9 +84,76 @@ def test_runs_resume_and_never_repeat(tmp_path: Path) -> None:
     assert [(t.number, t.params) for t in trials if t.number < 6] == first  # kept, not redone
     assert trials[6].state == TrialState.FAIL  # the stale one was closed
     assert len(trials) == 10 and len(rec["values"]) == 10
+    # per-trial sampler time: recorded for every trial this harness ran (not for the stale one)
+    assert all(isinstance(x, float) and x >= 0 for i, x in enumerate(rec["sampler_ms"]) if i != 6)
+    assert rec["sampler_ms"][6] is None
     execute(RunSpec(spec.problem, "whale", 0, 10), url)
     assert len(study.get_trials(deepcopy=False)) == 10  # finished: nothing more
     assert study.user_attrs["sampler"] == "whale" and study.user_attrs["sampler_settings"]["variant"] == "default"
+
+
+def test_checkpoint_run_copies_finished_runs_and_continues_partial_ones(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    spec = RunSpec(ProblemSpec("bbob", 3, 2, 1), "tpe", 1, 8)
+    rec = execute(spec, url, checkpoint="run")
+    study = optuna.load_study(study_name=spec.study_name, storage=url)
+    stored = [(t.number, t.value) for t in study.trials]
+    assert len(stored) == 8 and [v for _, v in stored] == rec["values"]
+    assert study.user_attrs["optimum"] == rec["optimum"] and all("sampler_ms" in t.user_attrs for t in study.trials)
+    assert execute(spec, url, checkpoint="run")["values"] == rec["values"]  # finished: not redone
+    assert [(t.number, t.value) for t in optuna.load_study(study_name=spec.study_name, storage=url).trials] == stored
+    # a partial study (e.g. from --checkpoint trial) is continued in place, not restarted
+    partial = RunSpec(spec.problem, "random", 0, 6)
+    execute(RunSpec(spec.problem, "random", 0, 3), url, checkpoint="trial")
+    first = [t.params for t in optuna.load_study(study_name=partial.study_name, storage=url).trials]
+    execute(partial, url, checkpoint="run")
+    after = optuna.load_study(study_name=partial.study_name, storage=url).trials
+    assert len(after) == 6 and [t.params for t in after[:3]] == first
+    with pytest.raises(ValueError, match="checkpoint"):
+        execute(spec, url, checkpoint="never")
+
+
+def _toy_build(spec: ProblemSpec) -> Problem:
+    space = {"x": IntDistribution(0, 9)}
+    return Problem(spec, space, lambda p: float((p["x"] - 3) ** 2), 0.0)
+
+
+def _toy_names() -> list[str]:
+    return ["a", "b"]
+
+
+def test_registered_suite_runs_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(problems_mod, "_REGISTRY", {})
+    register_suite("toy", _toy_build, _toy_names)
+    assert problems_mod.all_suites()[-1] == "toy"
+    specs = make_specs("toy")
+    assert [s.dataset for s in specs] == ["a", "b"] and specs[0].group == "toy"
+    with pytest.raises(ValueError, match="datasets"):
+        make_specs("toy", datasets_=["z"])
+    with pytest.raises(ValueError, match="built in"):
+        register_suite("bbob", _toy_build, _toy_names)
+    rec = execute(RunSpec(specs[0], "random", 0, 30), f"sqlite:///{tmp_path / 't.db'}")
+    assert min(v for v in rec["values"] if v is not None) == 0.0  # 10 grid points, 30 trials
+    assert rec["run_problem"] == "toy-a"
+
+
+def test_compression_suite_is_registered_and_penalises_infeasible(tmp_path: Path) -> None:
+    from optuna_whale.bench import compression
+
+    assert compression.penalised_error(0.9, 10, 10) == pytest.approx(0.1)
+    assert compression.penalised_error(1.0, 15, 10) == pytest.approx(1.5)  # worse than any feasible
+    assert "compression" in problems_mod.all_suites()
+    spec = make_specs("compression", datasets_=["digits-tiny"])[0]
+    rec = execute(RunSpec(spec, "random", 0, 2), f"sqlite:///{tmp_path / 'c.db'}")
+    assert all(v is not None and v >= 0.0 for v in rec["values"]) and rec["optimum"] == 0.0
+    study = optuna.load_study(study_name=RunSpec(spec, "random", 0, 2).study_name, storage=f"sqlite:///{tmp_path / 'c.db'}")
+    assert all("bytes" in t.user_attrs for t in study.trials)
+
+
+def test_redact_url_hides_only_the_password() -> None:
+    assert redact_url("postgresql://bob:s3cret@db.example:5432/optuna") == "postgresql://bob:***@db.example:5432/optuna"
+    assert "s3cret" not in redact_url("mysql+pymysql://u:s3cret@h/x")
+    assert redact_url("sqlite:///out/studies.db") == "sqlite:///out/studies.db"
 
 
 def test_statistics_on_constructed_data() -> None:
@@ -99,9 +169,15 @@ def test_statistics_on_constructed_data() -> None:
             records.append(dict(problem_id=f"p{p}", group="g", sampler="bad", optimum=0.0, values=[10.0 + seed, 10.0 + seed], sampler_seconds=0.0))
     s = stats.summarise(records)
     assert s["ranks"]["g"][2] == {"good": 1.0, "bad": 2.0}
+    # at trial 1, "good" (1.0) still beats "bad" (10+seed); fractions map to per-group budgets
+    assert stats.summarise(records, fractions=[0.5, 1.0])["ranks"]["g"] == {1: {"good": 1.0, "bad": 2.0}, 2: {"good": 1.0, "bad": 2.0}}
+    assert stats.group_budgets(250, [50, 400], [0.2, 1.0]) == [50, 250]
+    with pytest.raises(ValueError, match="fractions"):
+        stats.group_budgets(10, None, [1.5])
     assert s["wtl"]["g"]["good"]["bad"] == [6, 0, 0]
     (row,) = s["pairwise"]["g"]
-    assert row["a_better"] == 6 and row["p"] == pytest.approx(0.03125) and row["p_holm"] == pytest.approx(0.03125)
+    assert (row["a"], row["b"]) == ("bad", "good")  # columns in a fixed order, not finishing order
+    assert row["b_better"] == 6 and row["a_better"] == 0 and row["p"] == pytest.approx(0.03125) and row["p_holm"] == pytest.approx(0.03125)
     good = s["ecdf"]["g"]["good"]
     targets = len(stats.TARGET_EXPONENTS)
     assert good[0] == pytest.approx(3 / targets)  # 10^2, 10^1, 10^0 reached at trial 1
@@ -118,9 +194,32 @@ def test_tiny_end_to_end_writes_the_report(tmp_path: Path) -> None:
     code = compare.main(["--dims", "2", "--functions", "1", "--seeds", "2", "--budget-per-dim", "5",
                          "--samplers", "whale,random,canonical", "--out", str(out), "--no-progress"])
     assert code == 0
-    for name in ("report.md", "runs.jsonl", "summary.json", "ranks.png", "ecdf.png", "curves-bbobd2.png", "studies.db"):
+    assert not (out / "studies.db-wal").exists()  # one self-contained SQLite file
+    for name in ("report.md", "runs.jsonl", "results.csv", "summary.json", "ranks.png", "ecdf.png", "curves-bbobd2.png", "studies.db"):
         assert (out / name).exists(), name
     text = (out / "report.md").read_text()
-    assert "Mean rank" in text and "whale" in text and math.isfinite(len(text))
+    assert "Mean rank" in text and "whale" in text and "ms per trial" in text
+    rows = (out / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3 * 2 and rows[0].startswith("group,problem")
+    assert all(math.isfinite(float(r.split(",")[6])) for r in rows[1:])  # final regret
     with pytest.raises(SystemExit):
         compare.main(["--samplers", "whale,nope", "--out", str(out)])
+    with pytest.raises(SystemExit):
+        compare.main(["--suite", "bbob,cec", "--out", str(out)])
+    with pytest.raises(SystemExit):
+        compare.main(["--budget-fractions", "0,1", "--out", str(out)])
+    # --report-only on a larger grid: reports the finished runs, runs nothing
+    before = (out / "studies.db").stat().st_size
+    code = compare.main(["--dims", "2", "--functions", "1,2", "--seeds", "2", "--budget-per-dim", "5",
+                         "--samplers", "whale,random,canonical", "--out", str(out), "--no-progress", "--report-only"])
+    assert code == 0 and (out / "studies.db").stat().st_size == before
+    assert len((out / "results.csv").read_text().splitlines()) == 1 + 3 * 2
+    specs = [RunSpec(ProblemSpec("bbob", f, 2, 1), smp, seed, 5) for f in (1, 2) for smp in ("a", "b") for seed in (0, 1)]
+    ordered = compare.order_specs(specs)
+    assert [(r.seed, r.problem.function) for r in ordered[:4]] == [(0, 1), (0, 1), (0, 2), (0, 2)]
+    recs = [dict(run_problem=r.problem.id, seed=r.seed, sampler=r.sampler) for r in specs if (r.problem.function, r.sampler) != (2, "b")]
+    kept = compare.complete_blocks(recs, specs)
+    assert {(r["run_problem"], r["sampler"]) for r in kept} == {("bbob-f01-d02-i01", "a"), ("bbob-f01-d02-i01", "b")}
+    # a preset sets defaults; explicit options still win
+    args = compare.parse_args(compare.build_parser(), ["--preset", "quick", "--seeds", "3"])
+    assert args.seeds == 3 and args.functions == compare.PRESETS["quick"]["functions"] != "1-24"
