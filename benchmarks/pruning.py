@@ -329,7 +329,7 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
         "",
         "`WOA moves`: trials that moved a whale (search, encircle, spiral), the rest are initial or "
         "restart points; a pruned initial point frees its slot and WhaleSampler (default "
-        "`consider_pruned_trials=False`) draws a new one there, so every pruner delays the WOA moves.",
+        "`consider_pruned_trials=False`) respawns that slot by a move from another whale.",
         "",
         "`pruner ms/call`: mean wall time of one `prune` decision (Hyperband is not timed: samplers "
         "detect it by its type, so it cannot be wrapped).",
