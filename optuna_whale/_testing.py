@@ -2,7 +2,9 @@
 
 ``OPTUNA_WHALE_POSTGRES_URL`` (default ``postgresql+psycopg2://postgres@127.0.0.1:5432/test``),
 ``OPTUNA_WHALE_MYSQL_URL`` (default ``mysql+pymysql://root@127.0.0.1:3306/test``) and
-``OPTUNA_WHALE_REDIS_URL`` (default ``redis://127.0.0.1:6379``) point at the servers.
+``OPTUNA_WHALE_REDIS_URL`` (default ``redis://127.0.0.1:6379``) point at the servers; the
+``OPTUNA_WHALE_TEST_*_URL`` spellings (for example ``OPTUNA_WHALE_TEST_POSTGRES_URL``) are
+accepted too.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ _DEFAULTS = {
 def server_url(kind: str) -> str:
     """The server URL for ``kind`` from the environment (or the local default)."""
     env, default = _DEFAULTS[kind]
-    return os.environ.get(env, default)
+    # OPTUNA_WHALE_TEST_<SERVER>_URL is accepted as an alias (it wins when both are set)
+    return os.environ.get(env.replace("OPTUNA_WHALE_", "OPTUNA_WHALE_TEST_"), os.environ.get(env, default))
 
 
 def server_reachable(kind: str, timeout: float = 2.0) -> bool:

@@ -49,6 +49,28 @@ def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) ->
         raise ValueError(f"`{name}` must be an integer >= {minimum}{none}, got {value!r}.")
 
 
+def _pin_given_params(space: UnitCubeSpace, x: np.ndarray, trial: FrozenTrial) -> np.ndarray | None:
+    """``x`` with the coordinates of parameters the trial already has replaced by their cells.
+
+    A trial may reach ``sample_relative`` with some parameters of the space already given: a
+    partial ``enqueue_trial`` (system attr ``fixed_params``) or the retry of a trial killed before
+    it suggested all its parameters (Optuna's retry callbacks copy ``params``). Optuna uses
+    the given values, so the tag must record them too, or the population would hold a point that
+    was never evaluated. None when a given value cannot be encoded (then the trial is not tagged).
+    """
+    given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+    given = {k: v for k, v in given.items() if k in space.distributions}
+    if not given:
+        return x
+    pinned = np.array(x, dtype=float)
+    for name, value in given.items():
+        u = space._encode_one(space.distributions[name], value)
+        if u is None:
+            return None
+        pinned[space._slices[name]] = u
+    return pinned
+
+
 class WhaleSampler(BaseSampler):
     """Whale Optimization Algorithm sampler whose population lives in the study's storage.
 
@@ -252,18 +274,21 @@ class WhaleSampler(BaseSampler):
                 self._describe_in_study(study)
             rng = np.random.default_rng([draw, trial.number])
             proposal = propose(pop, stored.config, rng, design_seed)
+        x = _pin_given_params(space, proposal.x, trial)
+        if x is None:  # a given value has no place in the cube: evaluated, never a whale's
+            return space.decode(proposal.x)
         tag = TrialTag(
             space=space.key,
             cycle=proposal.cycle,
             slot=proposal.slot,
-            x=tuple(float(v) for v in proposal.x),
+            x=tuple(float(v) for v in x),
             move=proposal.move,
             generation=proposal.generation,
             parent=proposal.parent,
             basis=proposal.basis,
         )
         write_tag(study._storage, trial._trial_id, tag)
-        return space.decode(proposal.x)
+        return space.decode(x)
 
     def sample_independent(
         self,

@@ -20,7 +20,7 @@ import sys
 import time
 
 import optuna
-from optuna.storages import BaseStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend, JournalStorage
 
 from optuna_whale import WhalePruner, WhaleSampler
@@ -55,7 +55,7 @@ def make_storage(args: argparse.Namespace) -> BaseStorage:
         url,
         heartbeat_interval=10,
         grace_period=30,
-        heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
+        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
     )
 
 

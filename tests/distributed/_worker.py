@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ import optuna
 
 from optuna_whale import WhaleSampler
 from optuna_whale._testing import make_storage
+from optuna_whale.woa import Population
 
 
 def expected_state(number: int) -> optuna.trial.TrialState:
@@ -27,27 +29,47 @@ def expected_state(number: int) -> optuna.trial.TrialState:
     return optuna.trial.TrialState.COMPLETE
 
 
-def make_objective(sleep: float, hang_at: int | None, marker: str | None):  # noqa: ANN201
+def make_objective(
+    sleep: float, hang_at: int | None, marker: str | None, times: dict[int, list[float]] | None = None
+):  # noqa: ANN201
+    """The test objective. ``times[number]`` gets ``[t0, t1, t_end]`` (``time.time()``): before
+    the first suggest (the sampler reads the trials after ``t0``), after it (the whale tag is in
+    the storage before ``t1``) and when the objective ends (the trial is finished after it)."""
     count = {"n": 0}
 
     def objective(trial: optuna.Trial) -> float:
-        x = np.array([trial.suggest_float(f"x{i}", -5, 5) for i in range(3)])
-        k = trial.suggest_int("k", 0, 4)
-        count["n"] += 1
-        if hang_at is not None and count["n"] == hang_at and marker:
-            with open(marker, "w") as f:
-                f.write(json.dumps({"pid": os.getpid(), "number": trial.number}))
-            time.sleep(600)  # the test kills this process here
-        time.sleep(sleep)
-        value = float(((x - 1.5) ** 2).sum() + k)
-        if trial.number % 11 == 5:
-            raise RuntimeError("deliberate failure")
-        if trial.number % 13 == 7:
-            trial.report(value, 0)
-            raise optuna.TrialPruned()
-        return value
+        t0, t1 = time.time(), math.nan
+        try:
+            x0 = trial.suggest_float("x0", -5, 5)
+            t1 = time.time()
+            x = np.array([x0] + [trial.suggest_float(f"x{i}", -5, 5) for i in (1, 2)])
+            k = trial.suggest_int("k", 0, 4)
+            count["n"] += 1
+            if hang_at is not None and count["n"] == hang_at and marker:
+                with open(marker, "w") as f:
+                    f.write(json.dumps({"pid": os.getpid(), "number": trial.number}))
+                time.sleep(600)  # the test kills this process here
+            time.sleep(sleep)
+            value = float(((x - 1.5) ** 2).sum() + k)
+            if trial.number % 11 == 5:
+                raise RuntimeError("deliberate failure")
+            if trial.number % 13 == 7:
+                trial.report(value, 0)
+                raise optuna.TrialPruned()
+            return value
+        finally:
+            if times is not None:
+                times[trial.number] = [t0, t1, time.time()]
 
     return objective
+
+
+def population_view(pop: Population) -> list:
+    """What two views of a population must agree on: cycle, and per slot the incumbent's trial
+    number, value and position (``None`` for an empty slot), live trials, and the count."""
+    positions = [p.tolist() if n >= 0 else None for p, n in zip(pop.positions, pop.numbers, strict=True)]
+    values = [float(v) if n >= 0 else None for v, n in zip(pop.values, pop.numbers, strict=True)]
+    return [pop.cycle, pop.numbers.tolist(), values, positions, pop.running.tolist(), pop.n_finished]
 
 
 def main() -> None:
@@ -69,13 +91,14 @@ def main() -> None:
         kwargs = dict(
             heartbeat_interval=1,
             grace_period=2,
-            heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1),
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
         )
     storage = make_storage(a.kind, a.where, **kwargs)
     sampler = WhaleSampler(seed=a.seed)
     study = optuna.load_study(study_name=a.study, storage=storage, sampler=sampler)
+    times: dict[int, list[float]] = {}
     study.optimize(
-        make_objective(a.sleep, a.hang_at, a.marker), n_trials=a.trials, catch=(RuntimeError,)
+        make_objective(a.sleep, a.hang_at, a.marker, times), n_trials=a.trials, catch=(RuntimeError,)
     )
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -87,7 +110,7 @@ def main() -> None:
     (live,) = sampler._cache.values()
     live.sync(trials)
     pop = live.snapshot()
-    print(json.dumps([pop.cycle, pop.numbers.tolist(), pop.values.tolist(), pop.n_finished]))
+    print(json.dumps({"pop": population_view(pop), "times": times}))
     sys.stdout.flush()
 
 

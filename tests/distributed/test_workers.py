@@ -22,10 +22,10 @@ import pytest
 from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
-from optuna_whale._testing import KINDS, cleanup, make_storage, server_reachable
+from optuna_whale._testing import KINDS, cleanup, make_storage, server_reachable, server_url
 from optuna_whale.storage import read_tag, tag_size
 
-from ._worker import expected_state
+from ._worker import expected_state, population_view
 
 WORKER = Path(__file__).with_name("_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,22 +61,42 @@ def _spawn(kind: str, where: str, name: str, seed: int, trials: int, total: int,
     )
 
 
-def _population_json(study: optuna.Study) -> list:
-    pop = WhaleSampler().population(study)
-    return [pop.cycle, pop.numbers.tolist(), pop.values.tolist(), pop.n_finished]
+def _population_json(study: optuna.Study, population_size: int | None = None) -> list:
+    return population_view(WhaleSampler(population_size=population_size).population(study))
 
 
-def _slot_overlaps(trials: list[optuna.trial.FrozenTrial]) -> int:
-    """Trials that started while another live trial held the same (cycle, slot)."""
-    tagged = [(t, read_tag(t)) for t in trials if read_tag(t) is not None and t.datetime_complete]
-    bad = 0
-    for t, tag in tagged:
-        for u, other in tagged:
-            same = u.number != t.number and (other.cycle, other.slot) == (tag.cycle, tag.slot)  # type: ignore[union-attr]
-            if same and u.datetime_start < t.datetime_start < u.datetime_complete:  # type: ignore[operator]
-                bad += 1
-                break
-    return bad
+def _certain_sharers(trials: list[optuna.trial.FrozenTrial], times: dict[int, list[float]]) -> dict[int, int]:
+    """For each trial ``t``, how many other trials of its ``(cycle, slot)`` it certainly saw live
+    when it chose the slot: ``u``'s tag was in the storage before ``t`` read the trials
+    (``t1_u < t0_t``) and ``u`` finished after ``t`` had chosen (``t_end_u > t1_t``)."""
+    tags = {t.number: read_tag(t) for t in trials}
+    out = {}
+    for t in trials:
+        tag = tags[t.number]
+        if tag is None or t.number not in times:
+            continue
+        t0, t1, _ = times[t.number]
+        out[t.number] = sum(
+            1
+            for u in trials
+            if u.number != t.number
+            and u.number in times
+            and (other := tags[u.number]) is not None
+            and (other.cycle, other.slot) == (tag.cycle, tag.slot)
+            and times[u.number][1] < t0
+            and times[u.number][2] > t1
+        )
+    return out
+
+
+def _assert_slot_rule(study: optuna.Study, times: dict[int, list[float]], workers: int, n_slots: int) -> None:
+    """The documented rule (``woa._choose_slot``): ``R`` workers on ``N`` slots put at most
+    ``ceil(R / N)`` live trials on a slot, more only through a race (two picks before either tag
+    was written), which the timing test above excludes."""
+    sharers = _certain_sharers(study.get_trials(deepcopy=False), times)
+    assert len(sharers) >= len(times) // 2, "too few tagged trials to check the rule"
+    worst = max(sharers.values())
+    assert worst + 1 <= math.ceil(workers / n_slots), (worst, workers, n_slots)
 
 
 @pytest.mark.parametrize("place", KINDS, indirect=True)
@@ -91,22 +111,54 @@ def test_four_processes_one_population(place: tuple[str, str, str]) -> None:
     assert sorted(numbers) == list(range(40)), "a trial was lost or duplicated"
     for t in trials:
         assert t.state == expected_state(t.number), (t.number, t.state)
-    # every worker's live (incrementally cached) population equals a fresh rebuild
+    # every worker's live (incrementally cached) population equals a fresh rebuild: cycle, and
+    # per slot the incumbent's number, value and position, live trials, evaluation count
     fresh = _population_json(study)
-    views = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
-    assert all(v == fresh for v in views)
+    reports = [json.loads(o[0].strip().splitlines()[-1]) for o in outs]
+    assert all(r["pop"] == fresh for r in reports)
+    times = {int(k): v for r in reports for k, v in r["times"].items()}
+    assert sorted(times) == list(range(40))
     # and a fresh process rebuilds the same
     code = (
         "import json, optuna; from optuna_whale import WhaleSampler;"
         "from optuna_whale._testing import make_storage;"
         f"s = optuna.load_study(study_name={name!r}, storage=make_storage({kind!r}, {where!r}));"
-        "p = WhaleSampler().population(s);"
-        "print(json.dumps([p.cycle, p.numbers.tolist(), p.values.tolist(), p.n_finished]))"
+        "from tests.distributed._worker import population_view;"
+        "print(json.dumps(population_view(WhaleSampler().population(s))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert json.loads(out.stdout) == fresh
-    # the slot rule: with 4 workers and >= 4 slots, a live slot is rarely shared (only races)
-    assert _slot_overlaps(trials) <= len(trials) // 4
+    _assert_slot_rule(study, times, workers=4, n_slots=WhaleSampler().population(study).size)
+    if kind in ("postgres", "mysql"):
+        _assert_rdb_bytes_are_the_tag_size(kind, study)
+
+
+def _assert_rdb_bytes_are_the_tag_size(kind: str, study: optuna.Study) -> None:
+    """The bytes the RDB really holds for the whale attrs of each trial (key + JSON value) are
+    ``tag_size`` of its tag, and within the documented bound ``200 + 24 d`` (here d = 4)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server_url(kind))
+    query = sa.text(
+        "SELECT a.trial_id, SUM(LENGTH(a.{k}) + LENGTH(a.value_json)) FROM {table} a "
+        "JOIN trials t ON t.trial_id = a.trial_id WHERE t.study_id = :s AND a.{k} IN :keys GROUP BY a.trial_id"
+    )
+    stored: Counter = Counter()
+    try:
+        with engine.connect() as conn:
+            for table, keys in (("trial_system_attributes", ["whale"]),
+                                ("trial_user_attributes", ["whale_slot", "whale_move", "whale_cycle"])):
+                q = sa.text(query.text.format(k="`key`" if kind == "mysql" else "key", table=table))
+                q = q.bindparams(sa.bindparam("keys", expanding=True))
+                for trial_id, size in conn.execute(q, {"s": study._study_id, "keys": keys}):
+                    stored[trial_id] += int(size)
+    finally:
+        engine.dispose()
+    tagged = [(t, read_tag(t)) for t in study.get_trials(deepcopy=False)]
+    tagged = [(t, tag) for t, tag in tagged if tag is not None]
+    assert tagged and len(stored) == len(tagged)
+    for t, tag in tagged:
+        assert stored[t._trial_id] == tag_size(tag) <= 200 + 24 * 4, (t.number, stored[t._trial_id])
 
 
 def test_sigkilled_worker_heartbeat_retry_same_slot(tmp_path: Path) -> None:
@@ -130,7 +182,7 @@ def test_sigkilled_worker_heartbeat_retry_same_slot(tmp_path: Path) -> None:
         outs = [p.communicate(timeout=240) for p in others]
         assert all(p.returncode == 0 for p in others), [o[1][-2000:] for o in outs]
         storage = make_storage(kind, "", heartbeat_interval=1, grace_period=2,
-                               heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1))
+                               heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
         study = optuna.load_study(study_name=name, storage=storage, sampler=WhaleSampler(seed=9))
         time.sleep(3)  # past the grace period: whoever looks next fails the stale trial
         optuna.storages.fail_stale_trials(study)
@@ -187,11 +239,14 @@ def test_n_jobs_8_threads_on_postgres() -> None:
     _require(kind)
     name = f"whale-threads-{uuid.uuid4().hex[:10]}"
     try:
-        sampler = WhaleSampler(seed=0)
+        # 4 whales for 8 threads: the slot rule allows ceil(8 / 4) = 2 live trials per slot
+        sampler = WhaleSampler(seed=0, population_size=4)
         study = optuna.create_study(study_name=name, storage=make_storage(kind, ""), sampler=sampler)
         from ._worker import make_objective
 
-        study.optimize(make_objective(0.02, None, None), n_trials=48, n_jobs=8, catch=(RuntimeError,))
+        times: dict[int, list[float]] = {}
+        objective = make_objective(0.4, None, None, times)  # long enough for 8 to overlap
+        study.optimize(objective, n_trials=48, n_jobs=8, catch=(RuntimeError,))
         trials = study.get_trials(deepcopy=False)
         assert sorted(t.number for t in trials) == list(range(48))
         for t in trials:
@@ -199,7 +254,8 @@ def test_n_jobs_8_threads_on_postgres() -> None:
         (live,) = sampler._cache.values()
         live.sync(study._storage.get_all_trials(study._study_id, deepcopy=False))
         pop = live.snapshot()
-        assert [pop.cycle, pop.numbers.tolist(), pop.values.tolist(), pop.n_finished] == _population_json(study)
+        assert pop.size == 4 and population_view(pop) == _population_json(study, population_size=4)
+        _assert_slot_rule(study, times, workers=8, n_slots=4)
     finally:
         cleanup(kind, "", name)
 
