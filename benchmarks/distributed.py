@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -56,19 +54,11 @@ def _sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
 
 
 def _bbob(function: int, dim: int, instance: int) -> tuple[Any, float]:
-    import cocoex
+    """The cocoex problem and its f_opt (shared with the benchmark harness)."""
+    from optuna_whale.bench.problems import _bbob_problem
 
-    suite = cocoex.Suite("bbob", f"instances: {instance}", f"dimensions: {dim} function_indices: {function}")
-    problem = suite.get_problem_by_function_dimension_instance(function, dim, instance)
-    cwd = os.getcwd()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
-        try:
-            problem._best_parameter("print")
-            x_opt = np.loadtxt("._bbob_problem_best_parameter.txt")
-        finally:
-            os.chdir(cwd)
-    return problem, float(problem(x_opt))
+    problem, f_opt, _ = _bbob_problem(function, dim, instance)
+    return problem, f_opt
 
 
 def _key(r: dict[str, Any]) -> tuple[Any, ...]:

@@ -19,12 +19,12 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import optuna
 from tqdm import tqdm
 
 from optuna_whale import WhaleSampler
+from optuna_whale.bench.runner import SamplerTimer
 
 _TIMED = (
     "infer_relative_search_space",
@@ -35,24 +35,12 @@ _TIMED = (
 )
 
 
-class _Timed:
-    """Accumulate the time spent in a sampler's methods (wrapping its bound methods)."""
+class _Timed(SamplerTimer):
+    """The harness's sampler timer (time inside the sampler's methods), as ``elapsed``."""
 
-    def __init__(self, sampler: optuna.samplers.BaseSampler) -> None:
-        self.elapsed = 0.0
-        for name in _TIMED:
-            method = getattr(sampler, name)
-            setattr(sampler, name, self._wrap(method))
-
-    def _wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self.elapsed += time.perf_counter() - t0
-
-        return timed
+    @property
+    def elapsed(self) -> float:
+        return self.seconds
 
 
 def _factories(seed: int) -> dict[str, Callable[[], optuna.samplers.BaseSampler]]:
