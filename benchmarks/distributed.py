@@ -219,7 +219,7 @@ def _summary(records: list[dict[str, Any]], budget: int) -> dict[str, Any]:
 
 
 def _report(records: list[dict[str, Any]], workers: list[int], qworkers: list[int], budget: int, dim: int, quick: bool) -> str:
-    lines = ["# Distributed WhaleSampler on PostgreSQL", "", f"Command: `nice -n 10 python benchmarks/distributed.py{' --quick' if quick else ''}` (2-core machine shared with other jobs, PostgreSQL 15 on the same host). Raw rows: `results.jsonl`.", ""]
+    lines = ["# Distributed WhaleSampler on PostgreSQL", "", f"Command: `python benchmarks/distributed.py{' --quick' if quick else ''}` (2-core machine, PostgreSQL 15 on the same host). Raw rows: `results.jsonl`.", ""]
     for kind in ("sleep-1s", "sleep-0s"):
         lines += [f"## Throughput, {kind} objective (trials per second)", "", "| sampler | " + " | ".join(f"{w} worker(s)" for w in workers) + " |", "|---|" + "---|" * len(workers)]
         for s in SAMPLERS:
