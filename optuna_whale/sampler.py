@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +24,15 @@ from optuna_whale.storage import (
     read_design_seed,
     write_tag,
 )
-from optuna_whale.woa import VARIANTS, Population, WOAConfig, cycle_is_done, propose
+from optuna_whale.woa import (
+    VARIANTS,
+    Population,
+    Proposal,
+    WOAConfig,
+    cycle_is_done,
+    propose,
+    reflect,
+)
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -69,6 +78,35 @@ def _pin_given_params(space: UnitCubeSpace, x: np.ndarray, trial: FrozenTrial) -
             return None
         pinned[space._slices[name]] = u
     return pinned
+
+
+#: Redraws of a proposal that decodes to an already tried configuration (``avoid_duplicates``).
+_MAX_REDRAWS = 16
+
+
+def _avoid_tried(
+    proposal: Proposal,
+    stored: StoredPopulation,
+    space: UnitCubeSpace,
+    redraw: Callable[[], Proposal],
+    rng: np.random.Generator,
+) -> Proposal:
+    """On a discrete space, a proposal whose configuration was tried is redrawn (a fresh move,
+    up to ``_MAX_REDRAWS`` times), then perturbed: ``x + U(-w, w)^d`` reflected into the cube,
+    with ``w = k / _MAX_REDRAWS`` growing to 1 over ``k = 1 .. _MAX_REDRAWS`` attempts (a converged
+    population still finds the untried cells next to it). If every attempt was tried already (a
+    nearly exhausted space), the last one is used."""
+    for _ in range(_MAX_REDRAWS):
+        if not stored.seen(space.decode(proposal.x)):
+            return proposal
+        proposal = redraw()
+    base = proposal.x
+    for k in range(1, _MAX_REDRAWS + 1):
+        if not stored.seen(space.decode(proposal.x)):
+            break
+        w = k / _MAX_REDRAWS
+        proposal = replace(proposal, x=reflect(base + rng.uniform(-w, w, size=base.shape)))
+    return proposal
 
 
 class WhaleSampler(BaseSampler):
@@ -124,6 +162,13 @@ class WhaleSampler(BaseSampler):
         population_growth: Factor by which the population grows at each restart (1 keeps it;
             2 is the IPOP rule). At most 8 times ``N_0``.
         spiral_b: The spiral's shape constant ``b``.
+        avoid_duplicates: On a *discrete* space (every parameter an int, a stepped float or a
+            categorical) redraw a proposal while it decodes to a configuration
+            that a finished or running trial already has: on a grid, a repeated configuration
+            costs a trial and teaches nothing (for a deterministic objective). Set False when
+            repeated evaluations of a noisy objective are wanted. Spaces with a continuous
+            parameter, and the canonical variant, are never affected. A converged population
+            that keeps landing on tried cells is perturbed towards untried ones nearby.
     """
 
     def __init__(
@@ -141,6 +186,7 @@ class WhaleSampler(BaseSampler):
         eigen_probability: float = 0.5,
         population_growth: float = 1.0,
         spiral_b: float = 1.0,
+        avoid_duplicates: bool = True,
     ) -> None:
         _check_int("population_size", population_size, 2, allow_none=True)
         _check_int("seed", seed, 0, allow_none=True)
@@ -157,6 +203,7 @@ class WhaleSampler(BaseSampler):
         for name, flag in (
             ("warn_independent_sampling", warn_independent_sampling),
             ("consider_pruned_trials", consider_pruned_trials),
+            ("avoid_duplicates", avoid_duplicates),
         ):
             if not isinstance(flag, bool):
                 raise ValueError(f"`{name}` must be True or False, got {flag!r}.")
@@ -179,6 +226,7 @@ class WhaleSampler(BaseSampler):
         self._eigen_probability = float(eigen_probability)
         self._population_growth = float(population_growth)
         self._spiral_b = float(spiral_b)
+        self._avoid_duplicates = avoid_duplicates
         self._rng = LazyRandomState(seed)
         self._search_space = IntersectionSearchSpace(include_pruned=consider_pruned_trials)
         self._lock = threading.RLock()
@@ -214,6 +262,7 @@ class WhaleSampler(BaseSampler):
             "eigen_probability": self._eigen_probability,
             "population_growth": self._population_growth,
             "spiral_b": self._spiral_b,
+            "avoid_duplicates": self._avoid_duplicates,
         }
 
     def config_for(self, space: UnitCubeSpace, n_objectives: int = 1) -> WOAConfig:
@@ -274,6 +323,8 @@ class WhaleSampler(BaseSampler):
                 self._describe_in_study(study)
             rng = np.random.default_rng([draw, trial.number])
             proposal = propose(pop, stored.config, rng, design_seed)
+            if self._avoid_duplicates and self._variant == "default":
+                proposal = _avoid_tried(proposal, stored, space, lambda: propose(pop, stored.config, rng, design_seed), rng)
         x = _pin_given_params(space, proposal.x, trial)
         if x is None:  # a given value has no place in the cube: evaluated, never a whale's
             return space.decode(proposal.x)

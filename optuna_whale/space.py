@@ -14,7 +14,9 @@ categorical, ``k`` choices   ``k`` coordinates (one-hot); the choice is their ar
 ===========================  ====================================================================
 
 Grids (stepped floats and ints) give each of their ``n`` values a cell of width ``1/n`` so no
-value is favoured. Decoded values are Python ``float``/``int`` or the choice object itself.
+value is favoured. A space whose every parameter is a grid or categorical is *discrete*: its
+points fall into finitely many cells (:meth:`UnitCubeSpace.cell`), and the sampler avoids
+proposing a cell that was already evaluated. Decoded values are Python ``float``/``int`` or the choice object itself.
 The class also gives each coordinate its *native* box (the value's own scale: ``[lo, hi]``,
 ``[ln lo, ln hi]``, ``[0, 1]`` for one-hot) for the canonical WOA, whose centre bias lives there.
 """
@@ -88,6 +90,10 @@ class UnitCubeSpace:
             self._slices[name] = slice(start, start + width)
             start += width
         self.dim = start
+        self.discrete = all(
+            not isinstance(d, FloatDistribution) or d.step is not None
+            for d in self.distributions.values()
+        )
         self.key = space_key(search_space)
         self.native_lower = tuple(lower)
         self.native_upper = tuple(upper)
@@ -125,6 +131,15 @@ class UnitCubeSpace:
         n = _n_grid(dist.low, dist.high, dist.step)
         k = min(int(v * n), n - 1)
         return int(dist.low + k * dist.step)
+
+    def cell(self, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The parameter values in this space's order (hashable), or None if one is missing.
+
+        On a discrete space two points with the same cell are the same configuration."""
+        try:
+            return tuple(params[name] for name in self.names)
+        except KeyError:
+            return None
 
     # -- encoding --------------------------------------------------------------------------
 

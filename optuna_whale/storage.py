@@ -233,6 +233,8 @@ class StoredPopulation:
         self._externals: list[Evaluation] = []
         self._cycle_start: dict[int, int] = {}
         self._running: list[tuple[int, int]] = []
+        self._seen_cells: set[tuple[Any, ...]] = set()
+        self._running_cells: set[tuple[Any, ...]] = set()
         self.design_seed: int | None = None
 
     def _note_cycle(self, cycle: int, number: int) -> None:
@@ -241,7 +243,20 @@ class StoredPopulation:
             self._cycle_start[cycle] = number
         self.builder.touch(cycle)
 
+    def _note_cell(self, trial: FrozenTrial, into: set[tuple[Any, ...]]) -> None:
+        if self.space.discrete:
+            cell = self.space.cell(trial.params)
+            if cell is not None:
+                into.add(cell)
+
+    def seen(self, params: dict[str, Any]) -> bool:
+        """Whether a discrete space's configuration ``params`` was already tried (any finished
+        or running trial); always False on a space with a continuous parameter."""
+        cell = self.space.cell(params) if self.space.discrete else None
+        return cell is not None and (cell in self._seen_cells or cell in self._running_cells)
+
     def _fold(self, trial: FrozenTrial) -> None:
+        self._note_cell(trial, self._seen_cells)
         tag = read_tag(trial)
         values = trial_values(trial, self.directions, self.consider_pruned_trials)
         if tag is None:
@@ -276,6 +291,7 @@ class StoredPopulation:
             self._reset()
             f = 0
         running: list[tuple[int, int]] = []
+        self._running_cells = set()
         advancing = True
         for index in range(f, len(trials)):
             t = trials[index]
@@ -293,6 +309,7 @@ class StoredPopulation:
             advancing = False
             if t.number == exclude_number or t.state != TrialState.RUNNING:
                 continue
+            self._note_cell(t, self._running_cells)
             tag = read_tag(t)
             if tag is not None and tag.space == self.space.key:
                 self._note_cycle(tag.cycle, t.number)

@@ -62,6 +62,7 @@ def assert_same_population(a: Population, b: Population) -> None:
         ({"eigen_probability": -0.1}, "eigen_probability"),
         ({"population_growth": 0.9}, "population_growth"),
         ({"spiral_b": 0}, "spiral_b"),
+        ({"avoid_duplicates": "no"}, "avoid_duplicates"),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict, name: str) -> None:
@@ -391,3 +392,29 @@ def test_restarts_happen_and_keep_the_best() -> None:
     assert "restart" in moves
     pop = sampler.population(study)
     assert pop.values[pop.leader] == pytest.approx(study.best_value)
+
+
+def _grid_objective(trial: optuna.Trial) -> float:
+    a = trial.suggest_int("a", 0, 5)
+    b = trial.suggest_categorical("b", ["x", "y", "z"])
+    c = trial.suggest_float("c", 0.0, 1.0, step=0.25)
+    return (a - 2) ** 2 + (b != "y") + abs(c - 0.5)
+
+
+def test_discrete_space_avoids_tried_configurations() -> None:
+    # 6 x 3 x 5 = 90 configurations: 60 trials of a deterministic grid objective should not repeat
+    study = optuna.create_study(sampler=WhaleSampler(seed=0))
+    study.optimize(_grid_objective, n_trials=60)
+    cells = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(cells)) == len(cells)
+    # the opt-out and the canonical variant repeat configurations (the grid is small)
+    for sampler in (WhaleSampler(seed=0, avoid_duplicates=False), WhaleSampler(seed=0, variant="canonical")):
+        other = optuna.create_study(sampler=sampler)
+        other.optimize(_grid_objective, n_trials=60)
+        assert len({tuple(sorted(t.params.items())) for t in other.trials}) < 60
+
+
+def test_exhausted_discrete_space_still_samples() -> None:
+    study = optuna.create_study(sampler=WhaleSampler(seed=1))
+    study.optimize(lambda t: float(t.suggest_int("a", 0, 3)), n_trials=12)
+    assert len(study.trials) == 12 and {t.params["a"] for t in study.trials} == {0, 1, 2, 3}
