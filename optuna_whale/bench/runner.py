@@ -193,9 +193,62 @@ def _execute(spec: RunSpec, target: optuna.storages.BaseStorage | str, checkpoin
     # "optimum" last: its presence marks a complete study (also for a copy interrupted midway)
     study.set_user_attr("optimum", problem.optimum)
     if in_memory:
-        optuna.copy_study(from_study_name=spec.study_name, from_storage=study._storage, to_storage=target)
+        copy_finished_study(study, target)
         study = optuna.load_study(study_name=spec.study_name, storage=target)
     return record(study, spec, problem.optimum)
+
+
+def copy_finished_study(study: optuna.Study, target: optuna.storages.BaseStorage | str) -> None:
+    """Copy ``study`` (finished, in memory) into ``target`` under the same name.
+
+    Into an RDB storage the trials go in one transaction through Optuna's own ORM models: the
+    same rows ``optuna.copy_study`` writes, about 20x faster (``copy_study`` issues several
+    queries per parameter and commits per trial: 4-8 s for a 500-trial study on SQLite here,
+    most of a benchmark run). Other storages use ``optuna.copy_study``.
+    """
+    if isinstance(target, str):
+        target = optuna.storages.get_storage(target)
+    if not isinstance(target, optuna.storages.RDBStorage):
+        optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage, to_storage=target)
+        return
+    import json
+
+    from optuna.distributions import distribution_to_json
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    study_id = target.create_new_study(study.directions, study.study_name)
+    for key, value in study._storage.get_study_system_attrs(study._study_id).items():
+        target.set_study_system_attr(study_id, key, value)
+    with _create_scoped_session(target.scoped_session) as session:
+        for t in study.get_trials(deepcopy=False):
+            row = models.TrialModel(
+                study_id=study_id, number=t.number, state=t.state,
+                datetime_start=t.datetime_start, datetime_complete=t.datetime_complete,
+            )
+            for objective, value in enumerate(t.values or ()):
+                stored, kind = models.TrialValueModel.value_to_stored_repr(value)
+                row.values.append(models.TrialValueModel(objective=objective, value=stored, value_type=kind))
+            for name, value in t.params.items():
+                dist = t.distributions[name]
+                row.params.append(models.TrialParamModel(
+                    param_name=name, param_value=dist.to_internal_repr(value),
+                    distribution_json=distribution_to_json(dist),
+                ))
+            for step, value in t.intermediate_values.items():
+                stored_iv, kind_iv = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(value)
+                row.intermediate_values.append(models.TrialIntermediateValueModel(
+                    step=step, intermediate_value=stored_iv, intermediate_value_type=kind_iv,
+                ))
+            for key, value in t.user_attrs.items():
+                row.user_attributes.append(models.TrialUserAttributeModel(key=key, value_json=json.dumps(value)))
+            for key, value in t.system_attrs.items():
+                row.system_attributes.append(models.TrialSystemAttributeModel(key=key, value_json=json.dumps(value)))
+            session.add(row)
+    # study user attrs last: "optimum" marks a complete study (see _execute)
+    attrs = study.user_attrs
+    for key in sorted(attrs, key=lambda k: k == "optimum"):
+        target.set_study_user_attr(study_id, key, attrs[key])
 
 
 def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]:

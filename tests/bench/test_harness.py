@@ -24,7 +24,7 @@ from optuna_whale.bench.problems import (
     parse_range,
     register_suite,
 )
-from optuna_whale.bench.runner import RunSpec, execute, redact_url
+from optuna_whale.bench.runner import RunSpec, copy_finished_study, execute, redact_url
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,6 +148,51 @@ def test_compression_suite_is_registered_and_penalises_infeasible(tmp_path: Path
     assert all(v is not None and v >= 0.0 for v in rec["values"]) and rec["optimum"] == 0.0
     study = optuna.load_study(study_name=RunSpec(spec, "random", 0, 2).study_name, storage=f"sqlite:///{tmp_path / 'c.db'}")
     assert all("bytes" in t.user_attrs for t in study.trials)
+
+
+def _rich_study() -> optuna.Study:
+    """An in-memory study with every kind of trial content (states, inf/NaN-free values,
+    intermediate values incl. inf, every distribution, user and system attrs)."""
+    from optuna_whale import WhaleSampler
+
+    study = optuna.create_study(study_name="rich", sampler=WhaleSampler(seed=0))
+    study.set_user_attr("problem", "p")
+    study.set_user_attr("optimum", 1.5)
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -2, 2)
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        trial.suggest_int("n", 1, 9, step=2)
+        c = trial.suggest_categorical("c", ["a", None, 3])
+        trial.report(float("inf") if trial.number == 1 else x, 0)
+        trial.set_user_attr("nested", {"k": [1, 2.5, "s"]})
+        if trial.number == 3:
+            raise optuna.TrialPruned()
+        if trial.number == 4:
+            raise RuntimeError("fails")
+        return x**2 + (c is None)
+
+    study.optimize(objective, n_trials=8, catch=(RuntimeError,))
+    return study
+
+
+def test_bulk_copy_writes_what_copy_study_writes(tmp_path: Path) -> None:
+    src = _rich_study()
+    fast = f"sqlite:///{tmp_path / 'fast.db'}"
+    slow = f"sqlite:///{tmp_path / 'slow.db'}"
+    copy_finished_study(src, fast)
+    optuna.copy_study(from_study_name="rich", from_storage=src._storage, to_storage=slow)
+    a, b = (optuna.load_study(study_name="rich", storage=url) for url in (fast, slow))
+    assert a.user_attrs == b.user_attrs == src.user_attrs
+    assert a._storage.get_study_system_attrs(a._study_id) == b._storage.get_study_system_attrs(b._study_id) != {}
+    assert a.directions == b.directions
+    ta, tb = a.get_trials(), b.get_trials()
+    assert len(ta) == len(tb) == 8
+    assert {t.state for t in ta} == {TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL}
+    for x, y in zip(ta, tb, strict=True):
+        for field in ("number", "state", "values", "params", "distributions", "user_attrs",
+                      "system_attrs", "intermediate_values", "datetime_start", "datetime_complete"):
+            assert getattr(x, field) == getattr(y, field), field
 
 
 def test_redact_url_hides_only_the_password() -> None:
