@@ -169,6 +169,9 @@ class WhaleSampler(BaseSampler):
             repeated evaluations of a noisy objective are wanted. Spaces with a continuous
             parameter, and the canonical variant, are never affected. A converged population
             that keeps landing on tried cells is perturbed towards untried ones nearby.
+        screen_candidates: Moves drawn per trial; a quadratic surrogate fitted to the ranks of
+            the cycle's best evaluations keeps the most promising one (1: no screening; default
+            variant, single objective only). Equations in :mod:`optuna_whale.woa`.
     """
 
     def __init__(
@@ -187,6 +190,7 @@ class WhaleSampler(BaseSampler):
         population_growth: float = 1.0,
         spiral_b: float = 1.0,
         avoid_duplicates: bool = True,
+        screen_candidates: int = 4,
     ) -> None:
         _check_int("population_size", population_size, 2, allow_none=True)
         _check_int("seed", seed, 0, allow_none=True)
@@ -227,6 +231,8 @@ class WhaleSampler(BaseSampler):
         self._population_growth = float(population_growth)
         self._spiral_b = float(spiral_b)
         self._avoid_duplicates = avoid_duplicates
+        _check_int("screen_candidates", screen_candidates, 1)
+        self._screen_candidates = screen_candidates
         self._rng = LazyRandomState(seed)
         self._search_space = IntersectionSearchSpace(include_pruned=consider_pruned_trials)
         self._lock = threading.RLock()
@@ -263,6 +269,7 @@ class WhaleSampler(BaseSampler):
             "population_growth": self._population_growth,
             "spiral_b": self._spiral_b,
             "avoid_duplicates": self._avoid_duplicates,
+            "screen_candidates": self._screen_candidates,
         }
 
     def config_for(self, space: UnitCubeSpace, n_objectives: int = 1) -> WOAConfig:
@@ -277,6 +284,7 @@ class WhaleSampler(BaseSampler):
             spiral_b=self._spiral_b,
             eigen_probability=self._eigen_probability,
             population_growth=self._population_growth,
+            screen_candidates=self._screen_candidates,
             native_lower=space.native_lower,
             native_upper=space.native_upper,
         )

@@ -39,6 +39,20 @@ cycle's elite (the best ``max(2d, N_c)`` evaluations): every difference ``D`` be
 ``B (f(B^T D))`` where ``f`` is the per-coordinate operation above. On a rotated, ill-conditioned
 valley the per-coordinate draws then follow the valley's axes. ``p_e = eigen_probability``.
 
+Surrogate screening (default variant)
+-------------------------------------
+With ``K = screen_candidates > 1`` (default 4) a whale draws ``K`` moves as above and keeps the
+one a cheap model ranks best. The model is a ridge-regularised quadratic
+``q(z) = w_0 + sum_j w_j z_j + sum_{j<=k} w_jk z_j z_k`` (separable, ``z_j^2`` terms only, above
+d = 10) in coordinates ``z = (x - x_best) / s`` (``s``: per-coordinate spread of the points),
+fitted by least squares with penalty ``1e-3 n ||w||^2`` to the *ranks* ``r_i = i / n`` of the
+cycle's ``n`` best evaluations (``n = min(2 * #terms, 400)``, best first), so only the order of
+values matters (invariant to monotone transformations of the objective and to shifts). It needs
+``n >= d + 3`` evaluations; until then the first move is taken. Screening adds no evaluation: it
+only chooses among moves WOA would have made. It is used for unconstrained single-objective
+studies only: a quadratic of the ranks cannot see a feasibility boundary, so once any
+evaluation is infeasible (or with several objectives) every move is taken as drawn.
+
 Points that leave the cube are *reflected* (``x -> -x``, ``x -> 2 - x``), never clipped: clipping
 piles points onto the bounds and flatters problems whose optimum is on a bound.
 
@@ -94,7 +108,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -148,6 +162,7 @@ class WOAConfig:
     spiral_b: float = 1.0
     eigen_probability: float = 0.5
     population_growth: float = 1.0
+    screen_candidates: int = 4
     native_lower: tuple[float, ...] | None = None
     native_upper: tuple[float, ...] | None = None
 
@@ -345,6 +360,7 @@ class Population:
     violations: np.ndarray
     front: list[Evaluation] = field(default_factory=list)
     front_crowding: np.ndarray = field(default_factory=lambda: np.empty(0))
+    history: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
     @property
     def occupied(self) -> np.ndarray:
@@ -402,6 +418,7 @@ class PopulationBuilder:
         self.config = config
         self._cycles: dict[int, _Cycle] = {}
         self._front: list[Evaluation] = []
+        self._constrained = False  # an infeasible evaluation was seen: no surrogate screening
 
     @property
     def multi_objective(self) -> bool:
@@ -445,6 +462,8 @@ class PopulationBuilder:
         cyc = self._cycle(ev.cycle)
         if not 0 <= ev.slot < cyc.size:
             raise ValueError(f"slot {ev.slot} outside cycle {ev.cycle} of size {cyc.size}.")
+        if ev.violation > 0:
+            self._constrained = True
         bisect.insort(cyc.finished_numbers, ev.number)
         cyc.finished_per_slot[ev.slot] = cyc.finished_per_slot.get(ev.slot, 0) + 1
         self._place(cyc.incumbent, cyc.slot_front, ev, ev.slot)
@@ -453,7 +472,7 @@ class PopulationBuilder:
             return
         if cyc.best is None or _better(ev, cyc.best):
             cyc.best = ev
-        k_elite = max(2 * self.config.dim, cyc.size)
+        k_elite = _stored_elite(self.config, cyc.size)
         entry = (ev.key(), ev)
         if len(cyc.elite) < k_elite or entry[0] < cyc.elite[-1][0]:
             keys = [e[0] for e in cyc.elite]
@@ -565,6 +584,13 @@ class PopulationBuilder:
             elite_evs = [e[1] for e in elite[:k_elite]]
             newest = best.number if best is not None else -1
         elite_x = np.array([e.x for e in elite_evs]) if elite_evs else np.empty((0, cfg.dim))
+        if self.multi_objective or cfg.screen_candidates <= 1 or cfg.canonical or self._constrained or any(
+            e.violation > 0 for e in externals
+        ):
+            history = np.empty((0, cfg.dim))
+        else:
+            ranked = [e[1] for e in elite[: _stored_elite(cfg, n)]]
+            history = np.array([e.x for e in ranked]) if ranked else np.empty((0, cfg.dim))
         own = [num for num in finished if carried is None or num != carried.number]
         since = len(own) - bisect.bisect_right(own, newest)
         return Population(
@@ -578,6 +604,7 @@ class PopulationBuilder:
             n_finished=len(own),
             n_since_improvement=since,
             elite=elite_x,
+            history=history,
             best=best,
             violations=violations,
             front=front if self.multi_objective else [],
@@ -644,6 +671,52 @@ def _choose_slot(pop: Population, rng: np.random.Generator) -> tuple[int, bool]:
     keys = pop.running[cand] * (pop.attempts.max() + 1) + pop.attempts[cand]
     best = cand[keys == keys.min()]
     return int(rng.choice(best)), False
+
+
+def _stored_elite(config: WOAConfig, size: int) -> int:
+    """Evaluations kept ranked per cycle: the elite ``max(2 d, N_c)``, or, with screening, enough
+    for the quadratic surrogate (``2 (d + 1)(d + 2) / 2`` points, at most 400)."""
+    k = max(2 * config.dim, size)
+    if config.screen_candidates > 1 and not config.canonical:
+        d = config.dim
+        terms = (d + 1) * (d + 2) // 2 if d <= _FULL_QUADRATIC_MAX_DIM else 1 + 2 * d
+        k = max(k, min(2 * terms, 400))
+    return k
+
+
+#: Largest cube dimension with a full quadratic surrogate (66 terms at d = 10); above it the
+#: surrogate is separable (``1 + 2 d`` terms) to keep a trial's overhead in milliseconds.
+_FULL_QUADRATIC_MAX_DIM = 10
+
+
+def _quadratic_features(z: np.ndarray) -> np.ndarray:
+    """``[1, z_j, z_j z_k (j <= k)]`` (full) or ``[1, z_j, z_j^2]`` (separable, d > 10)."""
+    d = z.shape[1]
+    if d > _FULL_QUADRATIC_MAX_DIM:
+        return np.hstack([np.ones((z.shape[0], 1)), z, z * z])
+    iu = np.triu_indices(d)
+    quad = (z[:, :, None] * z[:, None, :])[:, iu[0], iu[1]]
+    return np.hstack([np.ones((z.shape[0], 1)), z, quad])
+
+
+def _surrogate(history: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A ridge-regularised quadratic fitted to the *ranks* of the cycle's best evaluations
+    (``history`` is sorted best first), in coordinates centred on the best point and scaled by
+    the spread; predicts a rank-like score (lower is better)."""
+    n, d = history.shape
+    if n < d + 3:
+        return None
+    centre = history[0]
+    scale = history.std(axis=0) + 1e-12
+    phi = _quadratic_features((history - centre) / scale)
+    target = np.arange(n, dtype=float) / n
+    lam = 1e-3 * n
+    a = phi.T @ phi + lam * np.eye(phi.shape[1])
+    try:
+        w = np.linalg.solve(a, phi.T @ target)
+    except np.linalg.LinAlgError:
+        return None
+    return lambda x: _quadratic_features((np.atleast_2d(x) - centre) / scale) @ w
 
 
 def _eigenbasis(elite: np.ndarray, dim: int) -> np.ndarray | None:
@@ -770,6 +843,12 @@ def propose(
         move = "init" if pop.cycle == 0 else "restart"
         return Proposal(x, slot, pop.cycle, move, pop.generation)
     x, move, basis = mover(pop, slot, config, rng)
+    if config.screen_candidates > 1 and not config.canonical:
+        model = _surrogate(pop.history)
+        if model is not None:
+            cands = [(x, move, basis)] + [mover(pop, slot, config, rng) for _ in range(config.screen_candidates - 1)]
+            scores = model(np.array([c[0] for c in cands]))
+            x, move, basis = cands[int(np.argmin(scores))]
     parent = int(pop.numbers[slot])
     return Proposal(
         np.asarray(x, dtype=float), slot, pop.cycle, move, pop.generation, parent=parent, basis=basis

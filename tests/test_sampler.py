@@ -63,6 +63,7 @@ def assert_same_population(a: Population, b: Population) -> None:
         ({"population_growth": 0.9}, "population_growth"),
         ({"spiral_b": 0}, "spiral_b"),
         ({"avoid_duplicates": "no"}, "avoid_duplicates"),
+        ({"screen_candidates": 0}, "screen_candidates"),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict, name: str) -> None:

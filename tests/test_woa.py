@@ -234,3 +234,45 @@ def test_failed_start_respawns_from_an_occupied_whale() -> None:
         assert prop.slot == 2
         assert prop.move in ("search", "encircle", "spiral")
         assert prop.parent in (0, 1)
+
+
+# -- surrogate screening ---------------------------------------------------------------------
+
+
+def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
+    from optuna_whale.woa import _surrogate
+
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    h = q @ np.diag([1.0, 10.0, 100.0, 1000.0]) @ q.T
+
+    def f(x: np.ndarray) -> np.ndarray:
+        z = np.atleast_2d(x) - 0.3
+        return np.einsum("ij,jk,ik->i", z, h, z)
+
+    pts = rng.random((60, 4))
+    history = pts[np.argsort(f(pts))]  # best first, as the population keeps them
+    model = _surrogate(history)
+    assert model is not None
+    test = rng.random((200, 4))
+    from scipy.stats import spearmanr
+
+    assert spearmanr(model(test), f(test)).statistic > 0.9
+    assert _surrogate(history[:5]) is None  # fewer than d + 3 points: no model
+
+
+def test_screening_is_used_only_without_constraints() -> None:
+    cfg = WOAConfig.create(3, population_size=6)
+    assert cfg.screen_candidates == 4
+    builder = PopulationBuilder(cfg)
+    rng = np.random.default_rng(1)
+    for k in range(30):
+        builder.add(Evaluation(k, k % 6, 0, rng.random(3), (float(rng.random()),)))
+    history = builder.snapshot(0).history
+    assert history.shape[0] == 20  # 2 x (1 + 3 + 6) quadratic terms, best first
+    np.testing.assert_array_equal(history[0], builder.snapshot(0).best.x)  # type: ignore[union-attr]
+    builder.add(Evaluation(30, 0, 0, rng.random(3), (0.0,), violation=1.0))
+    assert builder.snapshot(0).history.shape[0] == 0
+    canonical = PopulationBuilder(WOAConfig.create(3, population_size=6, variant="canonical"))
+    canonical.add(Evaluation(0, 0, 0, rng.random(3), (1.0,)))
+    assert canonical.snapshot(0).history.shape[0] == 0
