@@ -711,12 +711,14 @@ def _surrogate(history: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None
     phi = _quadratic_features((history - centre) / scale)
     target = np.arange(n, dtype=float) / n
     lam = 1e-3 * n
-    a = phi.T @ phi + lam * np.eye(phi.shape[1])
+    # einsum rather than ``@``: these matrices are small, and BLAS threads on a busy machine
+    # (other workers, other trials) cost far more than the arithmetic
+    a = np.einsum("ij,ik->jk", phi, phi) + lam * np.eye(phi.shape[1])
     try:
-        w = np.linalg.solve(a, phi.T @ target)
+        w = np.linalg.solve(a, np.einsum("ij,i->j", phi, target))
     except np.linalg.LinAlgError:
         return None
-    return lambda x: _quadratic_features((np.atleast_2d(x) - centre) / scale) @ w
+    return lambda x: np.einsum("ij,j->i", _quadratic_features((np.atleast_2d(x) - centre) / scale), w)
 
 
 def _eigenbasis(elite: np.ndarray, dim: int) -> np.ndarray | None:
