@@ -11,17 +11,39 @@ and ``ideal`` is the per-objective minimum over every evaluation of every run of
 ``(1, 1)``: points beyond the nadir add nothing, as in COCO. HV is computed with
 ``optuna._hypervolume.compute_hypervolume`` on the non-dominated set of the first ``n`` trials.
 
+Compression (``--suite compression``, results in ``<out>/compression`` by default). Two
+objectives per trial: maximize validation accuracy, minimize serialized bytes (``torch.save`` of
+the state_dict), from :func:`optuna_whale.compression.build_objective` with
+``multi_objective=True`` and no budget. Problems (``--problems name:trials,...``): ``digits``
+(``SmallCNN(8x8, width 16, hidden 64)`` on sklearn digits, trained 10 epochs at lr 3e-3) and
+``mnist5k`` (``SmallCNN(28x28, width 16, hidden 128)`` on MNIST-5k, trained until validation
+accuracy stalls 4 epochs); the base model is trained once per process with seed 0, so every
+run compresses the same model and only the sampler seed differs. Search space: pruning ratios of
+conv1, conv2 and fc1 in [0, 0.95], fc1 rank ratio in [0.05, 1], quantization in {none,
+dynamic_int8, fp16}, fine-tune lr in [3e-4, 1e-2] (log), 1-2 fine-tune epochs. NSGA-II runs with ``--nsga2-population`` (default 10) so that 40-60 trials
+make several generations (with Optuna's default 50 it would stay in its random first
+generation, identical to RandomSampler with the same seed). Hypervolume: a
+trial is the point ``(1 - accuracy, log10(bytes / baseline bytes))`` (both minimized) and the
+reference point is ``(1, 0)``: accuracy 0 and the uncompressed baseline's size. The HV is then the
+area under the best-accuracy-vs-log-size staircase, in accuracy x decades of compression (e.g.
+0.9 accuracy held from 1x down to 100x fewer bytes is worth 1.8); points at or above the
+baseline's size add nothing. HV is tabulated at half and all of each problem's trials.
+
 Every (problem, sampler, seed) run is appended to ``runs.jsonl`` in the output folder as soon as
 it finishes; a rerun skips the runs already there (resumable), ``--jobs`` runs them in parallel
 processes, and a progress bar counts them.
 
     python benchmarks/multiobjective.py --quick                   # minutes: d=2, 2 seeds
     python benchmarks/multiobjective.py --dims 2,5,10 --seeds 5   # the committed run
+    python benchmarks/multiobjective.py --suite compression --quick
+    python benchmarks/multiobjective.py --suite compression --problems digits:60,mnist5k:40 \
+        --seeds 5 --samplers whale,nsga2,tpe,random --jobs 1      # the committed compression run
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -63,8 +85,80 @@ def _biobj_problem(function: int, dim: int, instance: int) -> Any:
     return suite.get_problem_by_function_dimension_instance(function, dim, instance)
 
 
+COMPRESSION_PROBLEMS = ("digits", "mnist5k")
+
+
+@functools.lru_cache(maxsize=2)
+def compression_problem(name: str) -> tuple[Any, dict[str, Any]]:
+    """(two-objective ``objective(trial) -> (accuracy, bytes)``, baseline figures), built once per process."""
+    import torch
+
+    from optuna_whale.compression import CompressionSpace, build_objective, measure
+    from optuna_whale.compression.data import load_digits, load_mnist5k
+    from optuna_whale.compression.models import SmallCNN
+    from optuna_whale.compression.training import TrainConfig, train_inplace, train_until_converged
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    if name == "digits":
+        splits = load_digits(seed=0)
+        model = SmallCNN(image_size=8, width=16, hidden=64)
+        cfg = TrainConfig(epochs=10, lr=3e-3, batch_size=64, seed=0, num_threads=1)
+        train_inplace(model, splits.train, splits.val, cfg)
+    elif name == "mnist5k":
+        splits = load_mnist5k(seed=0)
+        model = SmallCNN(image_size=28, width=16, hidden=128)
+        cfg = TrainConfig(lr=1e-3, batch_size=64, seed=0, num_threads=1)
+        train_until_converged(model, splits.train, splits.val, cfg, patience=4, max_epochs=40)
+    else:
+        raise ValueError(f"unknown compression problem {name!r}; choose from {COMPRESSION_PROBLEMS}")
+    model.eval()
+    base = measure(model, splits.val, splits.example_inputs, with_latency=False)
+    space = CompressionSpace(
+        prune_ratio=(0.0, 0.95), rank_layers=("fc1",), quantization=("none", "dynamic_int8", "fp16"),
+        lr=(3e-4, 1e-2), finetune_epochs=(1, 2),
+    )
+    objective = build_objective(splits.train, splits.val, splits.example_inputs, space, model=model,
+                                train_config=cfg, multi_objective=True)
+    return objective, {"accuracy": base.accuracy, "bytes": base.bytes, "macs": base.macs}
+
+
+def run_compression(spec: dict[str, Any]) -> dict[str, Any]:
+    """One two-objective compression study; values are (accuracy, bytes) in trial order."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    objective, baseline = compression_problem(spec["problem"])
+    sampler = (optuna.samplers.NSGAIISampler(seed=spec["seed"], population_size=spec["nsga2_population"])
+               if spec["sampler"] == "nsga2" else make_sampler(spec["sampler"], spec["seed"]))
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    t0 = time.perf_counter()
+    study.optimize(objective, n_trials=spec["trials"])
+    elapsed = time.perf_counter() - t0
+    return {**spec, "values": [list(t.values) for t in study.trials], "baseline": baseline,
+            "seconds": elapsed}
+
+
+def compression_points(values: np.ndarray, base_bytes: float) -> np.ndarray:
+    """(accuracy, bytes) -> minimized ``(1 - accuracy, log10(bytes / base_bytes))``."""
+    return np.column_stack([1.0 - values[:, 0], np.log10(values[:, 1] / base_bytes)])
+
+
+def compression_hv_curve(values: np.ndarray, base_bytes: float, checkpoints: list[int]) -> list[float]:
+    """HV (reference ``(1, 0)``, see the module docstring) of the first ``n`` trials for each ``n``."""
+    from optuna._hypervolume import compute_hypervolume
+
+    pts_all = compression_points(values, base_bytes)
+    out = []
+    for n in checkpoints:
+        pts = pts_all[:n]
+        pts = pts[(pts[:, 0] < 1.0) & (pts[:, 1] < 0.0)]
+        out.append(float(compute_hypervolume(pts, np.array([1.0, 0.0]))) if len(pts) else 0.0)
+    return out
+
+
 def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     """One study; returns its objective values in trial order and the sampler time."""
+    if spec.get("suite") == "compression":
+        return run_compression(spec)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     problem = _biobj_problem(spec["function"], spec["dim"], spec["instance"])
     dim = spec["dim"]
@@ -125,9 +219,24 @@ def main() -> None:
     parser.add_argument("--gp-max-trials", type=int, default=100, help="GPSampler runs only this many trials (cubic cost; default 100)")
     parser.add_argument("--gp-max-dim", type=int, default=5, help="GPSampler only up to this dimension (default 5)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/multiobjective"), help="output folder")
-    parser.add_argument("--quick", action="store_true", help="d=2, functions 1,10, 2 seeds, 100 trials")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default benchmarks/results/multiobjective, with --suite compression "
+                             "benchmarks/results/multiobjective/compression)")
+    parser.add_argument("--quick", action="store_true", help="d=2, functions 1,10, 2 seeds, 100 trials "
+                        "(compression: digits:8,mnist5k:6, 2 seeds)")
+    parser.add_argument("--suite", choices=("bbob-biobj", "compression"), default="bbob-biobj",
+                        help="problem family (default bbob-biobj)")
+    parser.add_argument("--problems", default="digits:60,mnist5k:40",
+                        help="compression suite: name:trials pairs (default digits:60,mnist5k:40)")
+    parser.add_argument("--nsga2-population", type=int, default=10,
+                        help="compression suite: NSGA-II population size (default 10; Optuna's 50 would "
+                             "leave 40-60 trials in the random first generation)")
     args = parser.parse_args()
+    if args.suite == "compression":
+        main_compression(args)
+        return
+    if args.out is None:
+        args.out = Path("benchmarks/results/multiobjective")
     if args.quick:
         args.functions, args.dims, args.seeds, args.trials, args.checkpoints = "1,10", "2", 2, 100, "50,100"
     samplers = args.samplers.split(",")
@@ -167,6 +276,182 @@ def main() -> None:
             sink.flush()
             done[(rec["function"], rec["dim"], rec["instance"], rec["sampler"], rec["seed"], rec["trials"])] = rec
     report(args, list(done.values()), samplers, checkpoints)
+
+
+def _parse_problems(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        name, _, trials = part.partition(":")
+        if name not in COMPRESSION_PROBLEMS or not trials.isdigit() or int(trials) < 2:
+            raise ValueError(f"--problems: {part!r}; expected name:trials with name in {COMPRESSION_PROBLEMS}, trials >= 2")
+        out[name] = int(trials)
+    return out
+
+
+def main_compression(args: argparse.Namespace) -> None:
+    """Run (resumably) and report the compression suite."""
+    if args.quick:
+        args.problems, args.seeds = "digits:8,mnist5k:6", 2
+        if args.out is None:
+            import tempfile
+
+            args.out = Path(tempfile.gettempdir()) / "optuna_whale_mo_compression_quick"
+    if args.out is None:
+        args.out = Path("benchmarks/results/multiobjective/compression")
+    problems = _parse_problems(args.problems)
+    samplers = args.samplers.split(",")
+    bad = [s for s in samplers if s not in SAMPLERS]
+    if bad:
+        raise SystemExit(f"--samplers: unknown {bad}; choose from {','.join(SAMPLERS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs_path = args.out / "runs.jsonl"
+    done: dict[tuple, dict[str, Any]] = {}
+    if runs_path.exists():
+        for line in runs_path.read_text().splitlines():
+            rec = json.loads(line)
+            done[(rec["problem"], rec["sampler"], rec["seed"], rec["trials"])] = rec
+    specs = [{"suite": "compression", "problem": prob, "sampler": s, "seed": seed, "trials": n,
+              "nsga2_population": args.nsga2_population}
+             for prob, n in problems.items() for s in samplers for seed in range(args.seeds)
+             if (prob, s, seed, n) not in done]
+    # problem-major order: each worker process trains a problem's base model once
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool, runs_path.open("a") as sink:
+        futures = [pool.submit(run_one, sp) for sp in specs]
+        for fut in tqdm(as_completed(futures), total=len(futures), desc="runs"):
+            rec = fut.result()
+            sink.write(json.dumps(rec) + "\n")
+            sink.flush()
+            done[(rec["problem"], rec["sampler"], rec["seed"], rec["trials"])] = rec
+    records = [r for k, r in done.items() if k[0] in problems and problems[k[0]] == k[3]
+               and k[1] in samplers and k[2] < args.seeds]
+    report_compression(args, records, samplers, problems)
+
+
+def report_compression(args: argparse.Namespace, records: list[dict[str, Any]], samplers: list[str],
+                       problems: dict[str, int]) -> None:
+    """Markdown table of HV (median over seeds, ranks), best accuracy at size caps, plots, JSON."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec in records:
+        by_problem[rec["problem"]].append(rec)
+    lines = [
+        "# Multi-objective benchmark: compression (accuracy vs bytes)", "",
+        f"Command: `python benchmarks/multiobjective.py --suite compression --problems {args.problems} "
+        f"--seeds {args.seeds} --samplers {','.join(samplers)} --nsga2-population {args.nsga2_population} "
+        f"--jobs {args.jobs}`", "",
+        "Two objectives per trial: validation accuracy (max) and serialized state_dict bytes (min) of the "
+        "compressed model (structured pruning of conv1/conv2/fc1, fc1 low rank, quantization none/int8/fp16, "
+        "1-2 fine-tune epochs; protocol in the docstring of `benchmarks/multiobjective.py`). Every run compresses "
+        "the same trained base model; seeds are sampler seeds. Machine: 2 shared CPU cores with other "
+        "benchmarks running, one torch thread, one run at a time.", "",
+        "Hypervolume of `(1 - accuracy, log10(bytes / baseline bytes))` with reference point `(1, 0)` "
+        "(accuracy 0, the uncompressed size): the area under the best-accuracy staircase over decades of "
+        "compression (accuracy x decades; higher is better). Median over seeds, rank 1 = best (by median).", "",
+    ]
+    summary: dict[str, Any] = {}
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    mean_ranks: dict[str, list[int]] = defaultdict(list)
+    for prob, n in problems.items():
+        recs = by_problem.get(prob, [])
+        if not recs:
+            continue
+        base = recs[0]["baseline"]
+        checkpoints = sorted({max(1, n // 2), n})
+        grid = list(range(1, n + 1))
+        curves[prob] = {}
+        per: dict[str, list[list[float]]] = defaultdict(list)
+        caps: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+        secs: dict[str, list[float]] = defaultdict(list)
+        for r in recs:
+            vals = np.array(r["values"], dtype=float)
+            per[r["sampler"]].append(compression_hv_curve(vals, base["bytes"], grid))
+            secs[r["sampler"]].append(r["seconds"] / len(vals))
+            for cap in (10, 50):
+                ok = vals[vals[:, 1] <= base["bytes"] / cap]
+                caps[r["sampler"]][cap].append(float(ok[:, 0].max()) if len(ok) else float("nan"))
+        lines += [f"## {prob} (baseline val accuracy {base['accuracy']:.4f}, {base['bytes']} bytes; {n} trials x "
+                  f"{args.seeds} seeds)", "",
+                  "| sampler | " + " | ".join(f"HV at {c}" for c in checkpoints)
+                  + " | best acc at <= 1/10 size | best acc at <= 1/50 size | seconds per trial |",
+                  "|---|" + "---|" * (len(checkpoints) + 3)]
+        med = {s: {c: float(np.median(np.array(per[s])[:, c - 1])) for c in checkpoints} for s in samplers if s in per}
+        summary[prob] = {"baseline": base, "trials": n, "hv_median": med, "hv_all": {s: [c[-1] for c in per[s]] for s in per}}
+        for s in samplers:
+            if s not in per:
+                continue
+            arr = np.array(per[s])
+            curves[prob][s] = arr
+            cells = []
+            for c in checkpoints:
+                rank = 1 + sum(med[o][c] > med[s][c] for o in med)
+                if c == n:
+                    mean_ranks[s].append(rank)
+                q1, q3 = np.quantile(arr[:, c - 1], [0.25, 0.75])
+                cells.append(f"{med[s][c]:.3f} [{q1:.3f}, {q3:.3f}] ({rank})")
+            cap_cells = [f"{np.nanmedian(caps[s][cap]):.4f}" if not all(math.isnan(v) for v in caps[s][cap]) else "-"
+                         for cap in (10, 50)]
+            lines.append(f"| {s} | " + " | ".join(cells) + " | " + " | ".join(cap_cells)
+                         + f" | {np.median(secs[s]):.2f} |")
+        lines += ["", "HV cells: median [quartiles] (rank). Best accuracy at a size cap: median over seeds of the "
+                  "best validation accuracy among trials at most that fraction of the baseline's bytes (`-`: no "
+                  "trial that small; the int8 state_dict alone has about 5 kB of overhead). Seconds per trial: "
+                  "whole study / trials, i.e. mostly the objective.", ""]
+    if mean_ranks:
+        lines += ["Mean rank at the full trial count: "
+                  + ", ".join(f"{s} {np.mean(v):.2f}" for s, v in mean_ranks.items()), ""]
+    total = sum(r["seconds"] for r in records)
+    lines += [f"Wall time: {total / 60:.1f} min of studies in all ({len(records)} runs, one at a time), plus "
+              "training each base model once.", ""]
+    lines += ["Plots: `hv_curves.png` (median and quartiles of HV vs trials), `fronts.png` (non-dominated "
+              "trials of seed 0: validation accuracy vs bytes)."]
+    (args.out / "report.md").write_text("\n".join(lines) + "\n")
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    probs = list(curves)
+    if not probs:
+        return
+    fig, axes = plt.subplots(1, len(probs), figsize=(5 * len(probs), 3.6), squeeze=False)
+    for ax, prob in zip(axes[0], probs, strict=False):
+        for s, arr in curves[prob].items():
+            x = np.arange(1, arr.shape[1] + 1)
+            ax.plot(x, np.median(arr, axis=0), label=s)
+            ax.fill_between(x, np.quantile(arr, 0.25, axis=0), np.quantile(arr, 0.75, axis=0), alpha=0.2)
+        ax.set_title(f"compression {prob}")
+        ax.set_xlabel("trials")
+        ax.set_ylabel("HV (accuracy x decades)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(args.out / "hv_curves.png", dpi=110)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, len(probs), figsize=(5 * len(probs), 3.6), squeeze=False)
+    for ax, prob in zip(axes[0], probs, strict=False):
+        base = by_problem[prob][0]["baseline"]
+        for r in by_problem[prob]:
+            if r["seed"] != 0:
+                continue
+            v = np.array(r["values"], dtype=float)
+            order = np.lexsort((-v[:, 0], v[:, 1]))
+            front, best = [], -1.0
+            for i in order:
+                if v[i, 0] > best:
+                    front.append(v[i])
+                    best = v[i, 0]
+            f = np.array(front)
+            ax.step(f[:, 1], f[:, 0], where="post", marker=".", ms=4, label=r["sampler"])
+        ax.axvline(base["bytes"], color="k", lw=0.8, ls="--", label="baseline bytes")
+        ax.set_xscale("log")
+        ax.set_ylim(max(0.0, base["accuracy"] - 0.3), min(1.0, base["accuracy"] + 0.02))
+        ax.set_xlabel("bytes (log)")
+        ax.set_ylabel("validation accuracy")
+        ax.set_title(f"{prob} (seed 0)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(args.out / "fronts.png", dpi=110)
+    plt.close(fig)
+    print("\n".join(lines))
 
 
 def report(args: argparse.Namespace, records: list[dict[str, Any]], samplers: list[str], checkpoints: list[int]) -> None:
@@ -238,7 +523,8 @@ def report(args: argparse.Namespace, records: list[dict[str, Any]], samplers: li
     for s in samplers:
         if seconds[s]:
             lines.append(f"| {s} | {np.median(seconds[s]):.4f} |")
-    lines += ["", "Plots: `hv_curves.png` (median and quartiles of HV vs trials), `fronts.png` (first seed's non-dominated points)."]
+    lines += ["", "Plots: `hv_curves.png` (median and quartiles of HV vs trials), `fronts.png` (first seed's non-dominated points).",
+              "", "Compression problems (accuracy vs bytes, `--suite compression`): `compression/report.md`."]
     (args.out / "report.md").write_text("\n".join(lines) + "\n")
     (args.out / "summary.json").write_text(json.dumps({f"f{k[0]}_d{k[1]}": v for k, v in table.items()}, indent=1))
 

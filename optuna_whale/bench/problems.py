@@ -21,10 +21,11 @@ makes the (unpicklable) package objects inside the worker.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,9 @@ class SuiteAdapter:
 
 
 _REGISTRY: dict[str, SuiteAdapter] = {}
+#: the package's own registered suites, imported on first use where nothing registered them yet
+#: (a worker process started by spawn or forkserver has not imported the module that did)
+_PACKAGE_SUITES = {"compression": "optuna_whale.bench.compression"}
 
 
 def register_suite(name: str, build: Callable[[ProblemSpec], Problem], names: Callable[[], list[str]]) -> None:
@@ -104,6 +108,8 @@ class ProblemSpec:
             return _bbob(self.function, self.dim, self.instance)
         if self.suite in HPO_SUITES:
             return _tabular(self.suite, self.dataset)
+        if self.suite not in _REGISTRY and self.suite in _PACKAGE_SUITES:
+            importlib.import_module(_PACKAGE_SUITES[self.suite])
         if self.suite in _REGISTRY:
             return _REGISTRY[self.suite].build(self)
         raise ValueError(f"suite must be one of {all_suites()}, got {self.suite!r}.")
@@ -117,6 +123,8 @@ class Problem:
     error), ``regret(v) = max(v - optimum, 0)``. ``direction`` is always ``"minimize"``; it is a
     field so that study records state it. A registered suite whose objective needs the trial
     itself (pruning, constraints) passes ``trial_objective`` and an empty ``search_space``.
+    ``metadata`` (plain JSON data, e.g. a size budget and baseline figures) is stored with each
+    run's study and record.
     """
 
     spec: ProblemSpec
@@ -125,6 +133,7 @@ class Problem:
     optimum: float
     direction: str = "minimize"
     trial_objective: Callable[[optuna.Trial], float] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -10,12 +10,22 @@ recorded per trial in the trial user attr ``sampler_ms`` (the time spent in the 
 the previous trial's objective returned: that trial's ``after_trial``, this trial's
 ``before_trial`` and its sampling) and in total in the study user attr ``sampler_seconds``.
 Storage URLs are only ever shown through :func:`redact_url` (no password in logs or reports).
+
+Studies use ``NopPruner``: the harness compares samplers, and Optuna's default ``MedianPruner``
+would read an objective's reports against the study direction (the compression suite reports
+validation *accuracy* in a study that minimises the error, so it pruned the best trials).
+A problem's ``metadata`` (e.g. the compression task's size budget and baseline) is stored in the
+study user attr ``problem_metadata``; a record carries it, and per trial the model metrics that
+the compression objective stores as user attrs (``metrics``: accuracy, bytes, MACs, ... and
+``feasible``, all constraints <= 0), when the trials have them.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import urllib.parse
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -28,6 +38,8 @@ from optuna_whale.bench.problems import ProblemSpec
 from optuna_whale.bench.samplers import make_sampler
 
 _TIMED = ("infer_relative_search_space", "sample_relative", "sample_independent", "before_trial", "after_trial")
+#: trial user attrs copied into a record's ``metrics`` (written by the compression objective)
+METRIC_ATTRS = ("accuracy", "bytes", "macs", "params", "nonzero_params", "sparse_bytes", "latency_ms")
 
 
 @dataclass(frozen=True)
@@ -159,7 +171,10 @@ def _execute(spec: RunSpec, target: optuna.storages.BaseStorage | str, checkpoin
     sampler = make_sampler(spec.sampler, spec.seed)
     timer = SamplerTimer(sampler)
     where: optuna.storages.BaseStorage | str = optuna.storages.InMemoryStorage() if in_memory else target
-    study = optuna.create_study(study_name=spec.study_name, storage=where, sampler=sampler, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=spec.study_name, storage=where, sampler=sampler, pruner=optuna.pruners.NopPruner(),
+        load_if_exists=True,
+    )
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # left by a killed run
     attrs = study.user_attrs
@@ -174,6 +189,8 @@ def _execute(spec: RunSpec, target: optuna.storages.BaseStorage | str, checkpoin
             study.set_user_attr("sampler_settings", settings)
         study.set_user_attr("seed", spec.seed)
         study.set_user_attr("n_trials", spec.n_trials)
+        if problem.metadata:
+            study.set_user_attr("problem_metadata", _json_safe(problem.metadata))
     remaining = spec.n_trials - len(_finished(study))
     t0 = time.perf_counter()
     if remaining > 0:
@@ -187,7 +204,10 @@ def _execute(spec: RunSpec, target: optuna.storages.BaseStorage | str, checkpoin
                 trial.set_user_attr("sampler_ms", 1e3 * (timer.seconds - mark[0]))
                 mark[0] = timer.seconds
 
-        study.optimize(objective, n_trials=remaining)
+        with warnings.catch_warnings():
+            # known and intended: CmaEsSampler ignores the constraints that the compression task sets
+            warnings.filterwarnings("ignore", message="Constraints have been set, but")
+            study.optimize(objective, n_trials=remaining)
         study.set_user_attr("sampler_seconds", float(attrs.get("sampler_seconds", 0.0)) + timer.seconds)
         study.set_user_attr("wall_seconds", float(attrs.get("wall_seconds", 0.0)) + time.perf_counter() - t0)
     # "optimum" last: its presence marks a complete study (also for a copy interrupted midway)
@@ -251,7 +271,30 @@ def copy_finished_study(study: optuna.Study, target: optuna.storages.BaseStorage
         target.set_study_user_attr(study_id, key, attrs[key])
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats dropped from dicts (None in lists): standard JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items() if not (isinstance(v, float) and not math.isfinite(v))}
+    if isinstance(value, list | tuple):
+        return [None if isinstance(v, float) and not math.isfinite(v) else _json_safe(v) for v in value]
+    return value
+
+
+def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """The :data:`METRIC_ATTRS` user attrs of a trial (finite ones), its ``number`` and
+    ``feasible`` (complete, every constraint <= 0); empty if the trial has none of the attrs."""
+    found = {k: trial.user_attrs[k] for k in METRIC_ATTRS if k in trial.user_attrs}
+    if not found:
+        return {}
+    out: dict[str, Any] = _json_safe(found)
+    out["number"] = trial.number
+    out["feasible"] = trial.state == TrialState.COMPLETE and all(float(c) <= 0.0 for c in trial.constraints.values())
+    return out
+
+
 def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]:
+    """One run as plain JSON-able data (the runs.jsonl line): spec, per-trial values, times and,
+    where the trials have them, per-trial model metrics and the problem's metadata."""
     trials = sorted(_finished(study), key=lambda t: t.number)[: spec.n_trials]
     values = [t.value if t.state == TrialState.COMPLETE and t.value is not None else None for t in trials]
     # None where unknown (runs recorded before per-trial timing), so JSON stays standard
@@ -263,6 +306,10 @@ def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]
         for t in trials
     ]
     attrs = study.user_attrs
+    metrics = [trial_metrics(t) for t in trials]
+    extra: dict[str, Any] = {"metrics": metrics} if any(metrics) else {}
+    if "problem_metadata" in attrs:
+        extra["problem_metadata"] = attrs["problem_metadata"]
     return {
         **asdict(spec),
         "problem_id": spec.problem.key,
@@ -274,6 +321,7 @@ def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]
         "trial_seconds": trial_seconds,
         "sampler_seconds": attrs.get("sampler_seconds", 0.0),
         "wall_seconds": attrs.get("wall_seconds", 0.0),
+        **extra,
     }
 
 

@@ -9,6 +9,8 @@ and the instances and seeds run on it are its replicates, as in COCO.
   best-so-far curve; lower is better);
 * ranks: per problem and budget, samplers are ranked by their median regret over seeds (ties
   share the average rank), and ranks are averaged over the problems of a group;
+  :func:`seed_ranks` instead ranks the runs of each (problem instance, seed) block and averages
+  over blocks (the ``optuna-whale compare`` table: one problem, a few seeds);
 * pairwise tests: Wilcoxon signed-rank on the per-problem medians of two samplers, Holm-corrected
   over all pairs (``scipy.stats.wilcoxon``);
 * win/tie/loss of A vs B: per problem, a two-sided Mann-Whitney U test on the seeds' final
@@ -52,6 +54,24 @@ def rankdata_rows(medians: dict[str, float]) -> dict[str, float]:
     names = list(medians)
     ranks = sps.rankdata([medians[n] for n in names])
     return {n: float(r) for n, r in zip(names, ranks, strict=True)}
+
+
+def seed_ranks(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean rank of each sampler over the (problem instance, seed) blocks of ``records``.
+
+    In a block the samplers are ranked by their run's best value (lowest first; ties share the
+    average rank; a run without a completed trial ranks last); the ranks are averaged over blocks.
+    """
+    blocks: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+    for r in records:
+        done = [float(v) for v in r["values"] if v is not None]
+        key = (r.get("run_problem", r["problem_id"]), int(r.get("seed", 0)))
+        blocks[key][r["sampler"]] = min(done) if done else float("inf")
+    acc: dict[str, list[float]] = defaultdict(list)
+    for row in blocks.values():
+        for s, rk in rankdata_rows(row).items():
+            acc[s].append(rk)
+    return {s: float(np.mean(v)) for s, v in acc.items()}
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -19,25 +19,35 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from optuna_whale.compression.measure import CompressionResult, measure
 from optuna_whale.compression.objective import (
+    BUDGET_REPAIRS,
     Budget,
     CompressionParams,
     CompressionSpace,
+    RepairResult,
+    applied_params,
     apply_compression,
     build_objective,
+    compressed_size,
     load_compressed,
     rebuild_model,
+    repair_to_budget,
     save_compressed,
 )
 
 __all__ = [
+    "BUDGET_REPAIRS",
     "Budget",
     "CompressionParams",
     "CompressionResult",
     "CompressionSpace",
+    "RepairResult",
+    "applied_params",
     "apply_compression",
     "build_objective",
+    "compressed_size",
     "load_compressed",
     "measure",
     "rebuild_model",
+    "repair_to_budget",
     "save_compressed",
 ]

@@ -9,7 +9,8 @@ Pipeline, always in this order (``apply_compression``):
    ``max(1, round(ratio * full rank))`` of the pruned layer (``rank_from_ratio``); a layer is
    left as it is when the ratio is 1 or the factorization would not store fewer weights
    (``saves_parameters``);
-4. fine-tuning for ``finetune_epochs`` epochs at ``lr`` (reports continue the step count);
+4. fine-tuning for ``finetune_epochs`` epochs at ``lr`` (reports continue the step count;
+   with ``TrainConfig.distill_alpha > 0`` distilled from the uncompressed model of step 1);
 5. quantization (``quantize``) with ``quantization``;
 6. measurement (``measure``) on the validation split.
 
@@ -18,6 +19,30 @@ Single objective: maximize validation accuracy; the budget enters as constraints
 Two objectives: (accuracy, bytes) with directions (maximize, minimize).
 Measured figures are trial user attrs: accuracy, bytes, sparse_bytes, macs, params,
 nonzero_params, latency_ms.
+
+Budget repair (``budget_repair="scale"`` or ``"scale_all"``, before step 1). A suggestion whose
+compressed model would exceed the budget is pulled onto it by scaling every suggested keep
+ratio ``k_i = 1 - r_i`` (pruned layers ``i``) by one common factor ``s``; ``"scale_all"`` also
+scales the rank ratios ``q_j < 1`` (a rank ratio of exactly 1 means "not factorized" and stays):
+
+    r_i(s) = 1 - s * (1 - r_i),   q_j(s) = s * q_j,
+    s* = max { s in [s_min, 1] : B(s) <= max_bytes and M(s) <= max_macs }
+
+where ``B(s)``/``M(s)`` are the bytes/MACs of the pruned, factorized and quantized model built
+from the architecture alone (no training: sizes do not depend on weight values) and
+``s_min = 1e-6`` leaves one channel per pruned layer (and rank 1). Kept channels
+``max(1, int(C_i * s * k_i))`` and the ranks ``max(1, round(q_j(s) * full rank))`` do not grow
+as ``s`` falls, so ``B`` and ``M`` are non-increasing in ``s`` and ``s*`` is found by bisection
+(``REPAIR_ITERATIONS`` halvings, about 16 size measurements, under a second for small models;
+the returned scale always meets the budget even where monotonicity would fail).
+The shape of the suggestion (the relative keep ratios, quantization, lr) is kept; only its
+scale moves, so a uniform suggestion stays uniform. Quantization, lr and epochs are not
+changed. If even ``s_min`` misses the budget the trial runs at ``s_min`` and stays infeasible.
+The suggested values remain the trial's params; the applied ones are the user attrs
+``applied_params`` (``to_dict`` form), ``repair_scale`` (``s*``) and ``repair_status``
+(``within_budget`` / ``repaired`` / ``unreachable``). Repair is deterministic, so
+``rebuild_model(trial, ..., budget=..., budget_repair=...)`` rebuilds the same model, and
+``applied_params(trial)`` gives what to pass to ``save_compressed``.
 """
 
 from __future__ import annotations
@@ -40,7 +65,7 @@ from optuna_whale.compression.lowrank import (
     rank_from_ratio,
     saves_parameters,
 )
-from optuna_whale.compression.measure import CompressionResult, measure
+from optuna_whale.compression.measure import CompressionResult, measure, state_dict_bytes
 from optuna_whale.compression.models import ACTIVATIONS
 from optuna_whale.compression.quantization import (
     QUANTIZATION_CHOICES,
@@ -48,7 +73,12 @@ from optuna_whale.compression.quantization import (
     availability,
     quantize,
 )
-from optuna_whale.compression.structured import check_ratio, prunable_layers, structured_prune
+from optuna_whale.compression.structured import (
+    check_ratio,
+    count_macs_params,
+    prunable_layers,
+    structured_prune,
+)
 from optuna_whale.compression.training import TrainConfig, train_inplace
 
 ModelFactory = Callable[..., nn.Module]
@@ -208,6 +238,19 @@ def apply_compression(
     if model_factory is not None and train_epochs > 0:
         train_inplace(base, train, val, replace(cfg, epochs=train_epochs, lr=params.lr), trial)
         step = train_epochs
+    work = _prune_and_factorize(base, params, example_inputs)
+    if params.finetune_epochs > 0:
+        ft = replace(cfg, epochs=params.finetune_epochs, lr=params.lr, seed=cfg.seed + 1)
+        teacher = base if cfg.distill_alpha > 0 else None
+        train_inplace(work, train, val, ft, trial, step_offset=step, teacher=teacher)
+    work.eval()
+    return quantize(work, params.quantization), work
+
+
+def _prune_and_factorize(
+    base: nn.Module, params: CompressionParams, example_inputs: torch.Tensor
+) -> nn.Module:
+    """Steps 2-3 of the pipeline on a copy of ``base``."""
     work = structured_prune(base, example_inputs, params.prune)
     modules = dict(work.named_modules())
     ranks: dict[str, int | tuple[int, int]] = {}
@@ -220,11 +263,103 @@ def apply_compression(
                 ranks[name] = rank
     if ranks:
         work = factorize(work, ranks=ranks)
-    if params.finetune_epochs > 0:
-        ft = replace(cfg, epochs=params.finetune_epochs, lr=params.lr, seed=cfg.seed + 1)
-        train_inplace(work, train, val, ft, trial, step_offset=step)
-    work.eval()
-    return quantize(work, params.quantization), work
+    return work
+
+
+BUDGET_REPAIRS = ("none", "scale", "scale_all")
+REPAIR_ITERATIONS = 14
+REPAIR_MIN_SCALE = 1e-6
+
+
+@dataclass
+class RepairResult:
+    """Outcome of ``repair_to_budget``: applied params, scale ``s*`` and the size there."""
+
+    params: CompressionParams
+    scale: float
+    bytes: int
+    macs: int
+    status: str  # "within_budget", "repaired" or "unreachable"
+    measurements: int
+
+
+def scale_params(params: CompressionParams, scale: float, ranks: bool = False) -> CompressionParams:
+    """``r_i(s) = 1 - s * (1 - r_i)`` for every pruned layer; with ``ranks`` also ``q_j(s) = s * q_j``
+    for rank ratios below 1. ``s`` in (0, 1]; everything else is copied."""
+    if not 0.0 < scale <= 1.0:
+        raise ValueError(f"scale={scale}; allowed: 0 < scale <= 1")
+    if scale == 1.0:
+        return replace(params, prune=dict(params.prune), rank=dict(params.rank))
+    prune = {k: 1.0 - scale * (1.0 - float(r)) for k, r in params.prune.items()}
+    rank = {k: (scale * float(q) if ranks and q < 1.0 else float(q)) for k, q in params.rank.items()}
+    return replace(params, prune=prune, rank=rank)
+
+
+def compressed_size(
+    params: CompressionParams, template: nn.Module, example_inputs: torch.Tensor
+) -> tuple[int, int]:
+    """(bytes, MACs) of ``template`` pruned, factorized and quantized by ``params``, untrained.
+
+    Bytes as ``measure`` counts them (serialized state_dict of the quantized model), MACs of the
+    float model; neither depends on the weight values, so no training is needed.
+    """
+    work = _prune_and_factorize(template, params, example_inputs).eval()
+    macs, _ = count_macs_params(work, example_inputs)
+    return state_dict_bytes(quantize(work, params.quantization)), macs
+
+
+def _fits(size: tuple[int, int], budget: Budget) -> bool:
+    b, m = size
+    return (budget.max_bytes is None or b <= budget.max_bytes) and (
+        budget.max_macs is None or m <= budget.max_macs
+    )
+
+
+def repair_to_budget(
+    params: CompressionParams,
+    template: nn.Module,
+    example_inputs: torch.Tensor,
+    budget: Budget,
+    ranks: bool = False,
+    iterations: int = REPAIR_ITERATIONS,
+) -> RepairResult:
+    """Scale the keep ratios (with ``ranks``: also the rank ratios) by the largest ``s`` that
+    meets ``budget``.
+
+    See the module docstring for the rule. ``template`` gives the architecture (its weights are
+    irrelevant and it is never changed). Deterministic: same params, same result.
+    """
+    if budget.max_bytes is None and budget.max_macs is None:
+        raise ValueError("budget repair needs Budget.max_bytes or Budget.max_macs")
+    n = 1
+
+    def at(scale: float) -> CompressionParams:
+        return scale_params(params, scale, ranks)
+
+    scalable = bool(params.prune) or (ranks and any(q < 1.0 for q in params.rank.values()))
+    size = compressed_size(params, template, example_inputs)
+    if _fits(size, budget) or not scalable:
+        status = "within_budget" if _fits(size, budget) else "unreachable"
+        return RepairResult(params, 1.0, size[0], size[1], status, n)
+    lo, hi = REPAIR_MIN_SCALE, 1.0
+    lo_size = compressed_size(at(lo), template, example_inputs)
+    n += 1
+    if not _fits(lo_size, budget):
+        return RepairResult(at(lo), lo, lo_size[0], lo_size[1], "unreachable", n)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        mid_size = compressed_size(at(mid), template, example_inputs)
+        n += 1
+        if _fits(mid_size, budget):
+            lo, lo_size = mid, mid_size
+        else:
+            hi = mid
+    return RepairResult(at(lo), lo, lo_size[0], lo_size[1], "repaired", n)
+
+
+def applied_params(trial: optuna.trial.FrozenTrial) -> CompressionParams:
+    """The params a trial's model was built with: ``applied_params`` if repaired, else params."""
+    return CompressionParams.from_dict(trial.user_attrs.get("applied_params", trial.params))
 
 
 def record(trial: optuna.Trial, result: CompressionResult, budget: Budget) -> None:
@@ -252,14 +387,18 @@ def build_objective(
     model_factory: ModelFactory | None = None,
     train_config: TrainConfig | None = None,
     multi_objective: bool = False,
+    budget_repair: str = "none",
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
     """Return ``objective(trial)``; see the module docstring for pipeline, values, attrs.
 
     Give ``model`` (trained; never changed) or ``model_factory`` (called with ``width`` /
     ``activation`` keyword arguments when those are searched, then trained from scratch).
+    ``budget_repair``: ``"none"`` (default), ``"scale"`` or ``"scale_all"`` (budget repair,
+    module docstring).
     """
     space.validate()
     budget = budget or Budget()
+    _check_repair(budget_repair, budget)
     probe = _base_model(model, model_factory, {})
     layers = list(space.prune_layers) if space.prune_layers is not None else prunable_layers(probe)
     allowed = prunable_layers(probe, ignored=[])
@@ -277,6 +416,12 @@ def build_objective(
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:
         params = suggest_params(trial, space, layers, from_scratch)
+        if budget_repair != "none":
+            rep = _repair(params, model, model_factory, example_inputs, budget, budget_repair)
+            params = rep.params
+            trial.set_user_attr("applied_params", params.to_dict())
+            trial.set_user_attr("repair_scale", rep.scale)
+            trial.set_user_attr("repair_status", rep.status)
         final, float_model = apply_compression(
             params, train, val, example_inputs, model=model, model_factory=model_factory,
             train_epochs=space.train_epochs if from_scratch else 0,
@@ -291,6 +436,31 @@ def build_objective(
     return objective
 
 
+def _check_repair(budget_repair: str, budget: Budget | None) -> None:
+    if budget_repair not in BUDGET_REPAIRS:
+        raise ValueError(f"budget_repair={budget_repair!r} is unknown; allowed: {list(BUDGET_REPAIRS)}")
+    if budget_repair != "none" and (
+        budget is None or (budget.max_bytes is None and budget.max_macs is None)
+    ):
+        raise ValueError(f"budget_repair={budget_repair!r} needs a Budget with max_bytes or max_macs")
+
+
+def _repair(
+    params: CompressionParams,
+    model: nn.Module | None,
+    model_factory: ModelFactory | None,
+    example_inputs: torch.Tensor,
+    budget: Budget,
+    budget_repair: str,
+) -> RepairResult:
+    # a fresh factory model serves as the template; the RNG is forked so that building it does
+    # not shift the initialisation of the model trained afterwards
+    with torch.random.fork_rng():
+        template = _base_model(model, model_factory, params.arch)
+    return repair_to_budget(params, template, example_inputs, budget,
+                            ranks=budget_repair == "scale_all")
+
+
 def rebuild_model(
     trial_or_params: optuna.trial.FrozenTrial | Mapping[str, Any] | CompressionParams,
     train: Split,
@@ -300,9 +470,20 @@ def rebuild_model(
     model_factory: ModelFactory | None = None,
     train_epochs: int = 0,
     train_config: TrainConfig | None = None,
+    budget: Budget | None = None,
+    budget_repair: str = "none",
 ) -> tuple[nn.Module, nn.Module]:
-    """Re-run the pipeline for a trial's params (same seed -> same model on the same machine)."""
+    """Re-run the pipeline for a trial's params (same seed -> same model on the same machine).
+
+    For a study built with budget repair pass the same ``budget`` and
+    ``budget_repair``: the suggested params are repaired again (deterministic), so the rebuilt
+    model is the one the trial measured.
+    """
     params = _as_params(trial_or_params)
+    _check_repair(budget_repair, budget)
+    if budget_repair != "none":
+        assert budget is not None
+        params = _repair(params, model, model_factory, example_inputs, budget, budget_repair).params
     return apply_compression(
         params, train, val, example_inputs, model=model, model_factory=model_factory,
         train_epochs=train_epochs if model_factory is not None else 0, train_config=train_config,

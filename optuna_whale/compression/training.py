@@ -5,6 +5,11 @@ and a seeded global RNG for dropout and the like); ``num_threads`` is applied wi
 ``torch.set_num_threads`` for the duration of the call and restored after.
 With a ``trial``, each epoch's validation accuracy is reported (``trial.report(acc, step)``)
 and ``optuna.TrialPruned`` is raised when ``trial.should_prune()``.
+
+Knowledge distillation (``TrainConfig.distill_alpha > 0`` and a ``teacher`` given to
+``train_inplace``): the loss is ``(1 - a) CE(z_s, y) + a T^2 KL(softmax(z_t / T) || softmax(z_s / T))``
+with ``a = distill_alpha``, ``T = distill_temperature`` and teacher logits ``z_t`` computed once
+per call (no augmentation, so they do not change between epochs).
 """
 
 from __future__ import annotations
@@ -35,8 +40,14 @@ class TrainConfig:
     momentum: float = 0.9
     seed: int = 0
     num_threads: int | None = None
+    distill_alpha: float = 0.0
+    distill_temperature: float = 4.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.distill_alpha <= 1.0:
+            raise ValueError(f"distill_alpha={self.distill_alpha}; allowed: 0 <= alpha <= 1")
+        if not self.distill_temperature > 0:
+            raise ValueError(f"distill_temperature={self.distill_temperature} must be > 0")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer={self.optimizer!r} is unknown; allowed: {list(OPTIMIZERS)}")
         if self.epochs < 0:
@@ -95,7 +106,8 @@ def _can_report(trial: optuna.Trial | None) -> bool:
 
 def _epoch(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, opt: torch.optim.Optimizer,
-    batch_size: int, gen: torch.Generator,
+    batch_size: int, gen: torch.Generator, teacher_logits: torch.Tensor | None = None,
+    alpha: float = 0.0, temperature: float = 4.0,
 ) -> None:
     model.train()
     loss_fn = nn.CrossEntropyLoss()
@@ -103,8 +115,27 @@ def _epoch(
     for i in range(0, len(x), batch_size):
         idx = order[i : i + batch_size]
         opt.zero_grad()
-        loss_fn(model(x[idx]), y[idx]).backward()
+        out = model(x[idx])
+        loss = loss_fn(out, y[idx])
+        if teacher_logits is not None and alpha > 0:
+            kd = nn.functional.kl_div(
+                nn.functional.log_softmax(out / temperature, dim=1),
+                nn.functional.log_softmax(teacher_logits[idx] / temperature, dim=1),
+                log_target=True, reduction="batchmean",
+            )
+            loss = (1.0 - alpha) * loss + alpha * temperature**2 * kd
+        loss.backward()
         opt.step()
+
+
+@torch.no_grad()
+def logits(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """``model(x)`` in eval mode, batch by batch (the model's train/eval mode is restored)."""
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    model.train(was_training)
+    return out
 
 
 def train_inplace(
@@ -114,19 +145,25 @@ def train_inplace(
     cfg: TrainConfig,
     trial: optuna.Trial | None = None,
     step_offset: int = 0,
+    teacher: nn.Module | None = None,
 ) -> History:
     """Train ``model`` in place for ``cfg.epochs`` epochs (cross-entropy), reporting to ``trial``.
 
     Step ``step_offset + epoch`` (epoch from 1) carries the validation accuracy. Multi-objective
-    studies do not support ``trial.report``; there nothing is reported.
+    studies do not support ``trial.report``; there nothing is reported. With a ``teacher`` and
+    ``cfg.distill_alpha > 0`` the loss includes distillation (module docstring).
     """
     hist = History()
     with num_threads(cfg.num_threads):
+        soft = (
+            logits(teacher, train[0]) if teacher is not None and cfg.distill_alpha > 0 else None
+        )
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
         opt = _optimizer(model, cfg)
         for epoch in range(1, cfg.epochs + 1):
-            _epoch(model, train[0], train[1], opt, cfg.batch_size, gen)
+            _epoch(model, train[0], train[1], opt, cfg.batch_size, gen, soft,
+                   cfg.distill_alpha, cfg.distill_temperature)
             acc = evaluate(model, val)
             hist.val_accuracy.append(acc)
             if not acc <= hist.best_accuracy:  # also true while best is NaN
