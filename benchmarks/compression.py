@@ -60,6 +60,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import optuna  # noqa: E402
 import torch  # noqa: E402
 
+from optuna_whale.bench.samplers import make_sampler  # noqa: E402
 from optuna_whale.compression import (  # noqa: E402
     Budget,
     CompressionSpace,
@@ -79,19 +80,6 @@ from optuna_whale.compression.training import (  # noqa: E402
 
 def _feasible(t: optuna.trial.FrozenTrial) -> bool:
     return t.state == optuna.trial.TrialState.COMPLETE and all(v <= 0 for v in t.constraints.values())
-
-
-def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    """whale, random or tpe."""
-    if name == "whale":
-        from optuna_whale import WhaleSampler
-
-        return WhaleSampler(seed=seed)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    raise ValueError(f"unknown sampler {name!r}; allowed: whale, random, tpe")
 
 
 def pick(

@@ -61,19 +61,14 @@ SAMPLERS = ("whale", "nsga2", "tpe", "gp", "random")
 
 
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    if name == "whale":
-        from optuna_whale import WhaleSampler
+    """NSGA-II here; the others from the harness (``optuna_whale.bench.samplers``)."""
+    from optuna_whale.bench.samplers import make_sampler as harness_sampler
 
-        return WhaleSampler(seed=seed)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}")
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}")
+    return harness_sampler(name, seed)
 
 
 def _biobj_problem(function: int, dim: int, instance: int) -> Any:
@@ -252,11 +247,7 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     runs_path = args.out / "runs.jsonl"
-    done: dict[tuple, dict[str, Any]] = {}
-    if runs_path.exists():
-        for line in runs_path.read_text().splitlines():
-            rec = json.loads(line)
-            done[(rec["function"], rec["dim"], rec["instance"], rec["sampler"], rec["seed"], rec["trials"])] = rec
+    done = _finished_runs(runs_path, BIOBJ_KEY)
     specs = []
     for dim in _parse_ints(args.dims):
         for function in _parse_ints(args.functions):
@@ -267,15 +258,41 @@ def main() -> None:
                 for seed in range(args.seeds):
                     key = (function, dim, args.instance, sampler, seed, trials)
                     if key not in done:
-                        specs.append(dict(zip(("function", "dim", "instance", "sampler", "seed", "trials"), key, strict=True)))
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool, runs_path.open("a") as sink:
-        futures = [pool.submit(run_one, s) for s in specs]
+                        specs.append(dict(zip(BIOBJ_KEY, key, strict=True)))
+    _run_specs(specs, runs_path, done, BIOBJ_KEY, args.jobs)
+    report(args, list(done.values()), samplers, checkpoints)
+
+
+#: fields that identify a run in ``runs.jsonl`` (a rerun skips the runs already there)
+BIOBJ_KEY = ("function", "dim", "instance", "sampler", "seed", "trials")
+COMPRESSION_KEY = ("problem", "sampler", "seed", "trials")
+
+
+def _run_key(rec: dict[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(rec[f] for f in fields)
+
+
+def _finished_runs(path: Path, fields: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The records already in ``path`` (JSON lines), by their key."""
+    if not path.exists():
+        return {}
+    records = (json.loads(line) for line in path.read_text().splitlines())
+    return {_run_key(rec, fields): rec for rec in records}
+
+
+def _run_specs(
+    specs: list[dict[str, Any]], path: Path, done: dict[tuple[Any, ...], dict[str, Any]],
+    fields: tuple[str, ...], jobs: int,
+) -> None:
+    """Run ``specs`` in ``jobs`` processes, appending each record to ``path`` as it finishes
+    (resumable) and to ``done``."""
+    with ProcessPoolExecutor(max_workers=jobs) as pool, path.open("a") as sink:
+        futures = [pool.submit(run_one, spec) for spec in specs]
         for fut in tqdm(as_completed(futures), total=len(futures), desc="runs"):
             rec = fut.result()
             sink.write(json.dumps(rec) + "\n")
             sink.flush()
-            done[(rec["function"], rec["dim"], rec["instance"], rec["sampler"], rec["seed"], rec["trials"])] = rec
-    report(args, list(done.values()), samplers, checkpoints)
+            done[_run_key(rec, fields)] = rec
 
 
 def _parse_problems(text: str) -> dict[str, int]:
@@ -305,23 +322,13 @@ def main_compression(args: argparse.Namespace) -> None:
         raise SystemExit(f"--samplers: unknown {bad}; choose from {','.join(SAMPLERS)}")
     args.out.mkdir(parents=True, exist_ok=True)
     runs_path = args.out / "runs.jsonl"
-    done: dict[tuple, dict[str, Any]] = {}
-    if runs_path.exists():
-        for line in runs_path.read_text().splitlines():
-            rec = json.loads(line)
-            done[(rec["problem"], rec["sampler"], rec["seed"], rec["trials"])] = rec
+    done = _finished_runs(runs_path, COMPRESSION_KEY)
     specs = [{"suite": "compression", "problem": prob, "sampler": s, "seed": seed, "trials": n,
               "nsga2_population": args.nsga2_population}
              for prob, n in problems.items() for s in samplers for seed in range(args.seeds)
              if (prob, s, seed, n) not in done]
     # problem-major order: each worker process trains a problem's base model once
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool, runs_path.open("a") as sink:
-        futures = [pool.submit(run_one, sp) for sp in specs]
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="runs"):
-            rec = fut.result()
-            sink.write(json.dumps(rec) + "\n")
-            sink.flush()
-            done[(rec["problem"], rec["sampler"], rec["seed"], rec["trials"])] = rec
+    _run_specs(specs, runs_path, done, COMPRESSION_KEY, args.jobs)
     records = [r for k, r in done.items() if k[0] in problems and problems[k[0]] == k[3]
                and k[1] in samplers and k[2] < args.seeds]
     report_compression(args, records, samplers, problems)

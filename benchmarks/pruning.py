@@ -331,28 +331,24 @@ def summarise(
     return summary, groups
 
 
-def verdict_n(task: str, sampler: str, summary: dict[str, dict[str, float]]) -> str:
-    """Equal-trials view: >= 40 % fewer epochs for the same trials at the same best value, and
-    no worse than MedianPruner on either axis."""
-    none, median, whale = (summary[f"{task}/{sampler}/{p}"] for p in ("none", "median", "whale"))
-    checks = {
-        ">= 40 % fewer epochs": whale["saved_n"] >= 0.4,
-        "best@n <= none": whale["best_n"] <= none["best_n"],
-        "epochs <= median's": whale["epochs_n"] <= median["epochs_n"],
-        "best@n <= median's": whale["best_n"] <= median["best_n"],
-    }
-    text = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items())
-    return f"- {task}, {sampler} sampler: {text}"
+#: the target's four checks per view: (label, WhalePruner's value, reference pruner, key);
+#: "saved" is checked against 40 %, the others as ``whale <= reference``
+VIEWS = {
+    "trials": [(">= 40 % fewer epochs", "saved_n", None), ("best@n <= none", "best_n", "none"),
+               ("epochs <= median's", "epochs_n", "median"), ("best@n <= median's", "best_n", "median")],
+    "epochs": [(">= 40 % fewer epochs to q*", "saved", None), ("best@B <= none", "best_at_budget", "none"),
+               ("E(q*) <= median's", "epochs_to_target", "median"),
+               ("best@B <= median's", "best_at_budget", "median")],
+}
 
 
-def verdict(task: str, sampler: str, summary: dict[str, dict[str, float]]) -> str:
-    """One line: does WhalePruner meet the issue's target on this task and sampler?"""
-    none, median, whale = (summary[f"{task}/{sampler}/{p}"] for p in ("none", "median", "whale"))
+def verdict(task: str, sampler: str, summary: dict[str, dict[str, float]], view: str) -> str:
+    """One line: does WhalePruner meet the issue's target on this task and sampler? ``view``:
+    ``"trials"`` (the first ``trials`` trials of each run) or ``"epochs"`` (equal epoch budget)."""
+    whale = summary[f"{task}/{sampler}/whale"]
     checks = {
-        ">= 40 % fewer epochs to q*": whale["saved"] >= 0.4,
-        "best@B <= none": whale["best_at_budget"] <= none["best_at_budget"],
-        "E(q*) <= median's": whale["epochs_to_target"] <= median["epochs_to_target"],
-        "best@B <= median's": whale["best_at_budget"] <= median["best_at_budget"],
+        label: whale[key] >= 0.4 if ref is None else whale[key] <= summary[f"{task}/{sampler}/{ref}"][key]
+        for label, key, ref in VIEWS[view]
     }
     text = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items())
     return f"- {task}, {sampler} sampler: {text}"
@@ -393,7 +389,7 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
                     f"{m['best_at_budget']:.4g} | {m['trials']:.0f} | {m['pruned']:.0f} | {m['woa_moves']:.0f} | "
                     f"{'n/a' if math.isnan(ms) else f'{ms:.2f}'} |"
                 )
-            verdicts.append(verdict(task, sampler, summary))
+            verdicts.append(verdict(task, sampler, summary, "epochs"))
     lines += [
         "",
         f"## Equal trials: the first {args.trials} trials of each run",
@@ -410,7 +406,7 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
             for pruner in PRUNERS:
                 m = summary[f"{task}/{sampler}/{pruner}"]
                 lines.append(f"| {task} | {sampler} | {pruner} | {m['epochs_n']:.0f} | {m['saved_n']:.0%} | {m['best_n']:.4g} |")
-            verdicts_n.append(verdict_n(task, sampler, summary))
+            verdicts_n.append(verdict(task, sampler, summary, "trials"))
     lines += [
         "",
         "## WhalePruner against the issue's target, equal trials",
