@@ -84,6 +84,13 @@ def _pin_given_params(space: UnitCubeSpace, x: np.ndarray, trial: FrozenTrial) -
 _MAX_REDRAWS = 16
 
 
+#: Default ``screen_candidates``: on the BBOB tuning set 4 beat 1 and 8 (8 over-exploits); on the
+#: discrete HPOBench tuning set, where tried configurations are dropped before screening, 8 beat
+#: 4 and 16 (``benchmarks/results/tuning/README.md``).
+_CONTINUOUS_SCREEN_CANDIDATES = 4
+_DISCRETE_SCREEN_CANDIDATES = 8
+
+
 def _avoid_tried(
     proposal: Proposal,
     stored: StoredPopulation,
@@ -140,7 +147,8 @@ class WhaleSampler(BaseSampler):
 
     Args:
         population_size: Whales per cycle, ``N_0`` (>= 2). ``None`` chooses
-            ``min(max(10 + d, 2 d), 100)`` for ``d`` cube coordinates.
+            ``min(max(10 + d, 2 d), 100)`` for ``d`` parameters (a categorical counts once,
+            although it takes one cube coordinate per choice).
         seed: Seed of the sampler's random numbers (and of the independent sampler).
         n_startup_trials: Trials sampled by ``independent_sampler`` before the whales start; they
             then join the population as evaluated points. The whales' own start is a Latin
@@ -171,7 +179,10 @@ class WhaleSampler(BaseSampler):
             that keeps landing on tried cells is perturbed towards untried ones nearby.
         screen_candidates: Moves drawn per trial; a quadratic surrogate fitted to the ranks of
             the cycle's best evaluations keeps the most promising one (1: no screening; default
-            variant, single objective only). Equations in :mod:`optuna_whale.woa`.
+            variant, single objective only). ``None`` (default): 8 on a discrete space, where
+            moves that land on tried configurations are dropped before screening, else 4 (both
+            chosen on the tuning sets, ``benchmarks/results/tuning/README.md``). Equations in
+            :mod:`optuna_whale.woa`.
     """
 
     def __init__(
@@ -190,7 +201,7 @@ class WhaleSampler(BaseSampler):
         population_growth: float = 1.0,
         spiral_b: float = 1.0,
         avoid_duplicates: bool = True,
-        screen_candidates: int = 4,
+        screen_candidates: int | None = None,
     ) -> None:
         _check_int("population_size", population_size, 2, allow_none=True)
         _check_int("seed", seed, 0, allow_none=True)
@@ -231,7 +242,7 @@ class WhaleSampler(BaseSampler):
         self._population_growth = float(population_growth)
         self._spiral_b = float(spiral_b)
         self._avoid_duplicates = avoid_duplicates
-        _check_int("screen_candidates", screen_candidates, 1)
+        _check_int("screen_candidates", screen_candidates, 1, allow_none=True)
         self._screen_candidates = screen_candidates
         self._rng = LazyRandomState(seed)
         self._search_space = IntersectionSearchSpace(include_pruned=consider_pruned_trials)
@@ -276,6 +287,7 @@ class WhaleSampler(BaseSampler):
         """The core's configuration for a given cube and number of objectives."""
         return WOAConfig.create(
             space.dim,
+            n_params=len(space),
             n_objectives=n_objectives,
             population_size=self._population_size,
             cycle_generations=self._cycle_generations,
@@ -284,10 +296,15 @@ class WhaleSampler(BaseSampler):
             spiral_b=self._spiral_b,
             eigen_probability=self._eigen_probability,
             population_growth=self._population_growth,
-            screen_candidates=self._screen_candidates,
+            screen_candidates=self._screen_candidates_for(space),
             native_lower=space.native_lower,
             native_upper=space.native_upper,
         )
+
+    def _screen_candidates_for(self, space: UnitCubeSpace) -> int:
+        if self._screen_candidates is not None:
+            return self._screen_candidates
+        return _DISCRETE_SCREEN_CANDIDATES if space.discrete else _CONTINUOUS_SCREEN_CANDIDATES
 
     # -- BaseSampler API --------------------------------------------------------------------
 
@@ -330,9 +347,20 @@ class WhaleSampler(BaseSampler):
                 stored.design_seed = design_seed
                 self._describe_in_study(study)
             rng = np.random.default_rng([draw, trial.number])
-            proposal = propose(pop, stored.config, rng, design_seed)
-            if self._avoid_duplicates and self._variant == "default":
-                proposal = _avoid_tried(proposal, stored, space, lambda: propose(pop, stored.config, rng, design_seed), rng)
+            snap = space.snap if space.gridded else None
+            accept = None
+            if self._avoid_duplicates and self._variant == "default" and space.discrete:
+                def accept(p: np.ndarray) -> bool:
+                    return not stored.seen(space.decode(p))
+
+            def draw_proposal() -> Proposal:
+                return propose(pop, stored.config, rng, design_seed, snap=snap, accept=accept)
+
+            proposal = draw_proposal()
+            if accept is not None:
+                proposal = _avoid_tried(proposal, stored, space, draw_proposal, rng)
+            if snap is not None:  # a whale sits where it was evaluated
+                proposal = replace(proposal, x=snap(proposal.x))
         x = _pin_given_params(space, proposal.x, trial)
         if x is None:  # a given value has no place in the cube: evaluated, never a whale's
             return space.decode(proposal.x)

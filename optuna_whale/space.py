@@ -94,6 +94,11 @@ class UnitCubeSpace:
             not isinstance(d, FloatDistribution) or d.step is not None
             for d in self.distributions.values()
         )
+        #: True if some coordinate is a grid or one-hot (then :meth:`snap` is not the identity)
+        self.gridded = any(
+            not isinstance(d, FloatDistribution) or d.step is not None
+            for d in self.distributions.values()
+        )
         self.key = space_key(search_space)
         self.native_lower = tuple(lower)
         self.native_upper = tuple(upper)
@@ -131,6 +136,14 @@ class UnitCubeSpace:
         n = _n_grid(dist.low, dist.high, dist.step)
         k = min(int(v * n), n - 1)
         return int(dist.low + k * dist.step)
+
+    def snap(self, x: np.ndarray) -> np.ndarray:
+        """The cube point that is evaluated for ``x``: ``encode(decode(x))`` (grid values to their
+        cell centre, one-hot blocks to the vertex of their argmax, continuous coordinates as
+        they are, clipped to the cube)."""
+        snapped = self.encode(self.decode(x))
+        assert snapped is not None  # decode always lands inside every distribution
+        return snapped
 
     def cell(self, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The parameter values in this space's order (hashable), or None if one is missing.

@@ -203,11 +203,18 @@ class WOAConfig:
         population_size: int | None = None,
         cycle_generations: int | None = None,
         stagnation_generations: int | None = None,
+        n_params: int | None = None,
         **kwargs: object,
     ) -> WOAConfig:
-        """Fill the automatic defaults (``N_0``, ``T``, ``S``) for a ``dim``-dimensional cube."""
-        n = population_size if population_size is not None else default_population_size(dim)
-        t = cycle_generations if cycle_generations is not None else default_cycle_generations(dim, n)
+        """Fill the automatic defaults (``N_0``, ``T``, ``S``) for a ``dim``-dimensional cube.
+
+        ``n_params`` (default ``dim``) is the number of parameters behind the cube: a
+        categorical with ``k`` choices takes ``k`` one-hot coordinates but is one decision, so
+        ``N_0`` and ``T`` count parameters, not coordinates (6 five-way choices give 16 whales,
+        not the 60 of a 30-dimensional cube)."""
+        size_dim = dim if n_params is None else max(1, min(n_params, dim))
+        n = population_size if population_size is not None else default_population_size(size_dim)
+        t = cycle_generations if cycle_generations is not None else default_cycle_generations(size_dim, n)
         s = stagnation_generations if stagnation_generations is not None else max(5, t // 2)
         return cls(dim, n, t, s, **kwargs)  # type: ignore[arg-type]
 
@@ -822,9 +829,21 @@ def _move_canonical(
 
 
 def propose(
-    pop: Population, config: WOAConfig, rng: np.random.Generator, design_seed: int
+    pop: Population,
+    config: WOAConfig,
+    rng: np.random.Generator,
+    design_seed: int,
+    snap: Callable[[np.ndarray], np.ndarray] | None = None,
+    accept: Callable[[np.ndarray], bool] | None = None,
 ) -> Proposal:
-    """The next point to evaluate for ``pop`` (which must be the current cycle's population)."""
+    """The next point to evaluate for ``pop`` (which must be the current cycle's population).
+
+    ``snap`` maps a cube point to the point that will really be evaluated (grid cell centre,
+    one-hot vertex; default: the point itself): surrogate screening scores the snapped
+    candidates and proposes the chosen one snapped, so a whale's position is the point that
+    was evaluated and the surrogate is fitted where it predicts. ``accept`` (default: all) rejects candidates before screening, for example a
+    configuration that was already evaluated on a discrete space; if it rejects every
+    candidate, the screening runs on all of them."""
     slot, initial = _choose_slot(pop, rng)
     mover = _move_canonical if config.canonical else _move_default
     if initial:
@@ -849,8 +868,14 @@ def propose(
         model = _surrogate(pop.history)
         if model is not None:
             cands = [(x, move, basis)] + [mover(pop, slot, config, rng) for _ in range(config.screen_candidates - 1)]
-            scores = model(np.array([c[0] for c in cands]))
-            x, move, basis = cands[int(np.argmin(scores))]
+            points = [c[0] if snap is None else snap(c[0]) for c in cands]
+            scores = model(np.array(points))
+            if accept is not None:
+                ok = np.array([accept(p) for p in points])
+                if ok.any():
+                    scores = np.where(ok, scores, np.inf)
+            best = int(np.argmin(scores))
+            x, move, basis = points[best], cands[best][1], cands[best][2]
     parent = int(pop.numbers[slot])
     return Proposal(
         np.asarray(x, dtype=float), slot, pop.cycle, move, pop.generation, parent=parent, basis=basis

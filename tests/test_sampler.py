@@ -17,6 +17,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
+from optuna_whale.space import UnitCubeSpace
 from optuna_whale.storage import read_tag
 from optuna_whale.woa import Population
 
@@ -419,3 +420,29 @@ def test_exhausted_discrete_space_still_samples() -> None:
     study = optuna.create_study(sampler=WhaleSampler(seed=1))
     study.optimize(lambda t: float(t.suggest_int("a", 0, 3)), n_trials=12)
     assert len(study.trials) == 12 and {t.params["a"] for t in study.trials} == {0, 1, 2, 3}
+
+
+def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
+    study = optuna.create_study(sampler=WhaleSampler(seed=2))
+    study.optimize(_grid_objective, n_trials=40)
+    sampler = study.sampler
+    assert isinstance(sampler, WhaleSampler)
+    space = UnitCubeSpace(study.trials[-1].distributions)
+    assert space.discrete and sampler._screen_candidates_for(space) == 8
+    tags = [(t, read_tag(t)) for t in study.trials[1:]]  # the first trial is independent
+    for t, tag in tags:
+        assert tag is not None
+        x = np.array(tag.x)
+        np.testing.assert_allclose(x, space.snap(x))  # cell centres and one-hot vertices
+        assert space.decode(x) == t.params
+    cont = UnitCubeSpace({"x": optuna.distributions.FloatDistribution(0, 1)})
+    assert sampler._screen_candidates_for(cont) == 4
+    assert WhaleSampler(screen_candidates=2)._screen_candidates_for(space) == 2
+
+
+def test_categoricals_count_once_in_the_population_size() -> None:
+    dists = {f"op{i}": optuna.distributions.CategoricalDistribution(list("abcde")) for i in range(6)}
+    space = UnitCubeSpace(dists)
+    assert space.dim == 30
+    cfg = WhaleSampler().config_for(space)
+    assert cfg.dim == 30 and cfg.population_size == 16

@@ -7,6 +7,7 @@ import pytest
 
 from optuna_whale.woa import (
     Evaluation,
+    Population,
     PopulationBuilder,
     WhaleOptimizer,
     WOAConfig,
@@ -38,6 +39,16 @@ def test_defaults() -> None:
     assert default_population_size(200) == 100
     assert default_cycle_generations(5, 10) == 25
     assert default_cycle_generations(1, 10) == 10
+
+
+def test_population_counts_parameters_not_one_hot_coordinates() -> None:
+    # six 5-way categoricals: a 30-dimensional cube, but six decisions
+    cfg = WOAConfig.create(30, n_params=6)
+    assert cfg.dim == 30
+    assert cfg.population_size == default_population_size(6) == 16
+    assert cfg.cycle_generations == default_cycle_generations(6, 16)
+    assert WOAConfig.create(30).population_size == default_population_size(30) == 60
+    assert WOAConfig.create(4, n_params=9).population_size == default_population_size(4)  # capped at dim
 
 
 @pytest.mark.parametrize(
@@ -276,3 +287,42 @@ def test_screening_is_used_only_without_constraints() -> None:
     canonical = PopulationBuilder(WOAConfig.create(3, population_size=6, variant="canonical"))
     canonical.add(Evaluation(0, 0, 0, rng.random(3), (1.0,)))
     assert canonical.snapshot(0).history.shape[0] == 0
+
+
+def _screening_population() -> Population:
+    cfg = WOAConfig.create(2, population_size=4, screen_candidates=8)
+    builder = PopulationBuilder(cfg)
+    rng = np.random.default_rng(3)
+    for k in range(24):
+        x = rng.random(2)
+        builder.add(Evaluation(k, k % 4, 0, x, (float(np.sum((x - 0.5) ** 2)),)))
+    return builder.snapshot(0)
+
+
+def test_screening_scores_and_proposes_snapped_points() -> None:
+    pop = _screening_population()
+    cfg = WOAConfig.create(2, population_size=4, screen_candidates=8)
+    assert pop.history.shape[0] >= 5
+
+    def snap(x: np.ndarray) -> np.ndarray:  # a 4 x 4 grid: cell centres
+        return (np.minimum(np.floor(x * 4), 3) + 0.5) / 4
+
+    for seed in range(20):
+        p = propose(pop, cfg, np.random.default_rng(seed), design_seed=0, snap=snap)
+        np.testing.assert_allclose(p.x, snap(p.x))
+
+
+def test_screening_drops_rejected_candidates_unless_all_are() -> None:
+    pop = _screening_population()
+    cfg = WOAConfig.create(2, population_size=4, screen_candidates=8)
+    for seed in range(20):
+        plain = propose(pop, cfg, np.random.default_rng(seed), design_seed=0)
+        # reject exactly the candidate that screening would pick: another one is proposed
+        shy = propose(
+            pop, cfg, np.random.default_rng(seed), design_seed=0,
+            accept=lambda x, bad=plain.x: not np.array_equal(x, bad),
+        )
+        assert not np.array_equal(shy.x, plain.x)
+        # a predicate that rejects all candidates leaves the choice to the surrogate
+        none = propose(pop, cfg, np.random.default_rng(seed), design_seed=0, accept=lambda x: False)
+        np.testing.assert_array_equal(none.x, plain.x)
