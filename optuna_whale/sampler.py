@@ -347,7 +347,8 @@ class WhaleSampler(BaseSampler):
                 stored.design_seed = design_seed
                 self._describe_in_study(study)
             rng = np.random.default_rng([draw, trial.number])
-            snap = space.snap if space.gridded else None
+            # the canonical variant stays the textbook algorithm: its whales keep raw positions
+            snap = space.snap if space.gridded and self._variant == "default" else None
             accept = None
             if self._avoid_duplicates and self._variant == "default" and space.discrete:
                 def accept(p: np.ndarray) -> bool:

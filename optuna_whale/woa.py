@@ -52,6 +52,9 @@ values matters (invariant to monotone transformations of the objective and to sh
 only chooses among moves WOA would have made. It is used for unconstrained single-objective
 studies only: a quadratic of the ranks cannot see a feasibility boundary, so once any
 evaluation is infeasible (or with several objectives) every move is taken as drawn.
+On grids and categoricals the caller passes ``snap`` (:func:`propose`): candidates are scored,
+and proposed, at the point that is evaluated (cell centre, one-hot vertex), and ``accept`` drops
+configurations already tried before the choice.
 
 Points that leave the cube are *reflected* (``x -> -x``, ``x -> 2 - x``), never clipped: clipping
 piles points onto the bounds and flatters problems whose optimum is on a bound.

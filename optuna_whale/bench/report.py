@@ -96,6 +96,19 @@ def write(
             cells = ["/".join(str(x) for x in table["whale"][s]) for s in samplers if s != "whale"]
             lines.append(f"| {g} | " + " | ".join(cells) + " |")
         lines.append("")
+    if summary.get("behind"):
+        lines += ["## Where WhaleSampler is not first", "",
+                  "Problems where another sampler's median final regret is lower than WhaleSampler's: the best of them, "
+                  "both medians, their ratio (largest first) and the Mann-Whitney p-value of the final regrets "
+                  "(p < 0.05: a significant loss).", ""]
+        for g, rows in summary["behind"].items():
+            if not rows:
+                lines += [f"{g}: WhaleSampler has the lowest median on every problem.", ""]
+                continue
+            lines += [f"### {g}", "", "| problem | whale | best other | its median | ratio | p |", "|---|---|---|---|---|---|"]
+            for r in rows:
+                lines.append(f"| {r['problem']} | {r['whale']:.3g} | {r['best']} | {r['best_median']:.3g} | {r['ratio']:.3g} | {r['p']:.2g} |")
+            lines.append("")
     lines += ["## Pairwise Wilcoxon signed-rank tests on per-problem medians (Holm-corrected)", ""]
     for g, rows in summary["pairwise"].items():
         lines += [f"### {g}", "", "| A | B | problems | A better | B better | p | p (Holm) |", "|---|---|---|---|---|---|---|"]

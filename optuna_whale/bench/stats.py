@@ -97,6 +97,36 @@ def group_budgets(n_group: int, budgets: Sequence[int] | None, fractions: Sequen
     return sorted(out or {n_group})
 
 
+def whale_behind(
+    curves: dict[tuple[str, str], list[np.ndarray]], groups: dict[str, set[str]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per group, the problems where another sampler's median final regret is below
+    WhaleSampler's: the best such sampler, both medians, their ratio and the two-sided
+    Mann-Whitney p-value of the final regrets; largest ratio first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for g, pids in groups.items():
+        rows: list[dict[str, Any]] = []
+        for q in sorted(pids):
+            if (q, "whale") not in curves:
+                continue
+            fw = [float(c[-1]) for c in curves[(q, "whale")]]
+            others = {s: [float(c[-1]) for c in cs] for (p, s), cs in curves.items() if p == q and s != "whale"}
+            if not others:
+                continue
+            best = min(others, key=lambda s: float(np.median(others[s])))
+            mw, mb = float(np.median(fw)), float(np.median(others[best]))
+            if mb >= mw:
+                continue
+            fb = others[best]
+            p = 1.0 if np.allclose(fw, fb) or len(fw) < 2 or len(fb) < 2 else float(
+                sps.mannwhitneyu(fw, fb, alternative="two-sided").pvalue
+            )
+            rows.append({"problem": q, "whale": mw, "best": best, "best_median": mb,
+                         "ratio": mw / max(mb, 1e-300), "p": p})
+        out[g] = sorted(rows, key=lambda r: -r["ratio"])
+    return out
+
+
 def summarise(
     records: list[dict[str, Any]],
     budgets: Sequence[int] | None = None,
@@ -191,6 +221,8 @@ def summarise(
                         lo += 1
                 wtl[g][a][b_] = [w, t, lo]
 
+    behind = whale_behind(curves, groups) if "whale" in samplers else {}
+
     ecdf: dict[str, dict[str, list[float]]] = {}
     targets = [10.0**k for k in TARGET_EXPONENTS]
     for g, pids in groups.items():
@@ -215,6 +247,7 @@ def summarise(
         "ranks": ranks,
         "pairwise": pairwise,
         "wtl": wtl,
+        "behind": behind,
         "ecdf": ecdf,
         "curves": {f"{k[0]}|{k[1]}": [c.tolist() for c in v] for k, v in curves.items()},
     }

@@ -230,6 +230,25 @@ def test_statistics_on_constructed_data() -> None:
     assert s["ecdf"]["g"]["bad"][-1] == pytest.approx(sum(1 for k in stats.TARGET_EXPONENTS if 10.0**k >= 14.0) / targets, abs=0.1)
 
 
+def test_whale_behind_lists_only_problems_where_another_sampler_is_better() -> None:
+    records = []
+    for seed in range(5):
+        # p0: whale 10x worse than tpe (significant); p1: whale best; p2: random slightly better
+        for pid, vals in (("p0", {"whale": 1e-1, "tpe": 1e-2, "random": 1.0}),
+                          ("p1", {"whale": 1e-4, "tpe": 1e-2, "random": 1.0}),
+                          ("p2", {"whale": 0.5, "tpe": 2.0, "random": 0.4})):
+            for sampler, v in vals.items():
+                noise = 1 + 0.01 * seed
+                records.append(dict(problem_id=pid, group="g", sampler=sampler, optimum=0.0, values=[v * noise], sampler_seconds=0.0))
+    rows = stats.summarise(records)["behind"]["g"]
+    assert [r["problem"] for r in rows] == ["p0", "p2"]  # largest ratio first, p1 absent
+    assert rows[0]["best"] == "tpe" and rows[0]["ratio"] == pytest.approx(10.0) and rows[0]["p"] < 0.05
+    assert rows[1]["best"] == "random" and rows[1]["ratio"] == pytest.approx(1.25)
+    assert "behind" in stats.summarise([r for r in records if r["sampler"] != "whale"]) and not stats.summarise(
+        [r for r in records if r["sampler"] != "whale"]
+    )["behind"]
+
+
 def test_tiny_end_to_end_writes_the_report(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("compare", ROOT / "benchmarks" / "compare.py")
     assert spec and spec.loader
@@ -244,6 +263,7 @@ def test_tiny_end_to_end_writes_the_report(tmp_path: Path) -> None:
         assert (out / name).exists(), name
     text = (out / "report.md").read_text()
     assert "Mean rank" in text and "whale" in text and "ms per trial" in text
+    assert "Where WhaleSampler is not first" in text
     rows = (out / "results.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 * 2 and rows[0].startswith("group,problem")
     assert all(math.isfinite(float(r.split(",")[6])) for r in rows[1:])  # final regret
