@@ -34,6 +34,7 @@ def run(job: tuple[Any, int, int, dict[str, Any], str]) -> tuple[Any, int, float
     """One run: ``(problem, replicate, final regret, mean log10 regret over the trials)``."""
     from optuna_whale import WhaleSampler
     from optuna_whale.bench.problems import ProblemSpec
+    from optuna_whale.bench.stats import auc, regret_curve
 
     problem_id, dim, replicate, kwargs, other = job
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -52,9 +53,8 @@ def run(job: tuple[Any, int, int, dict[str, Any], str]) -> tuple[Any, int, float
         sampler = WhaleSampler(seed=seed, **kwargs)
     study = optuna.create_study(sampler=sampler)
     study.optimize(problem.objective, n_trials=n_trials)
-    values = [t.value for t in study.trials if t.value is not None]
-    curve = np.log10(np.maximum([problem.regret(v) for v in np.minimum.accumulate(values)], 1e-8))
-    return problem_id, replicate, max(problem.regret(study.best_value), 1e-8), float(curve.mean())
+    curve = regret_curve([t.value for t in study.trials], problem.optimum)
+    return problem_id, replicate, float(curve[-1]), auc(curve)
 
 
 def main() -> None:

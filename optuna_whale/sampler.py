@@ -93,23 +93,22 @@ _DISCRETE_SCREEN_CANDIDATES = 8
 
 def _avoid_tried(
     proposal: Proposal,
-    stored: StoredPopulation,
-    space: UnitCubeSpace,
+    untried: Callable[[np.ndarray], bool],
     redraw: Callable[[], Proposal],
     rng: np.random.Generator,
 ) -> Proposal:
-    """On a discrete space, a proposal whose configuration was tried is redrawn (a fresh move,
-    up to ``_MAX_REDRAWS`` times), then perturbed: ``x + U(-w, w)^d`` reflected into the cube,
-    with ``w = k / _MAX_REDRAWS`` growing to 1 over ``k = 1 .. _MAX_REDRAWS`` attempts (a converged
-    population still finds the untried cells next to it). If every attempt was tried already (a
-    nearly exhausted space), the last one is used."""
+    """On a discrete space, a proposal whose configuration was tried (``untried(x)`` false) is
+    redrawn (a fresh move, up to ``_MAX_REDRAWS`` times), then perturbed: ``x + U(-w, w)^d``
+    reflected into the cube, with ``w = k / _MAX_REDRAWS`` growing to 1 over
+    ``k = 1 .. _MAX_REDRAWS`` attempts (a converged population still finds the untried cells next
+    to it). If every attempt was tried already (a nearly exhausted space), the last one is used."""
     for _ in range(_MAX_REDRAWS):
-        if not stored.seen(space.decode(proposal.x)):
+        if untried(proposal.x):
             return proposal
         proposal = redraw()
     base = proposal.x
     for k in range(1, _MAX_REDRAWS + 1):
-        if not stored.seen(space.decode(proposal.x)):
+        if untried(proposal.x):
             break
         w = k / _MAX_REDRAWS
         proposal = replace(proposal, x=reflect(base + rng.uniform(-w, w, size=base.shape)))
@@ -351,7 +350,7 @@ class WhaleSampler(BaseSampler):
             snap = space.snap if space.gridded and self._variant == "default" else None
             accept = None
             if self._avoid_duplicates and self._variant == "default" and space.discrete:
-                def accept(p: np.ndarray) -> bool:
+                def accept(p: np.ndarray) -> bool:  # the configuration was never tried
                     return not stored.seen(space.decode(p))
 
             def draw_proposal() -> Proposal:
@@ -359,7 +358,7 @@ class WhaleSampler(BaseSampler):
 
             proposal = draw_proposal()
             if accept is not None:
-                proposal = _avoid_tried(proposal, stored, space, draw_proposal, rng)
+                proposal = _avoid_tried(proposal, accept, draw_proposal, rng)
             if snap is not None:  # a whale sits where it was evaluated
                 proposal = replace(proposal, x=snap(proposal.x))
         x = _pin_given_params(space, proposal.x, trial)

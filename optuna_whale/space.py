@@ -90,15 +90,10 @@ class UnitCubeSpace:
             self._slices[name] = slice(start, start + width)
             start += width
         self.dim = start
-        self.discrete = all(
-            not isinstance(d, FloatDistribution) or d.step is not None
-            for d in self.distributions.values()
-        )
+        grid = [not isinstance(d, FloatDistribution) or d.step is not None for d in self.distributions.values()]
+        self.discrete = all(grid)
         #: True if some coordinate is a grid or one-hot (then :meth:`snap` is not the identity)
-        self.gridded = any(
-            not isinstance(d, FloatDistribution) or d.step is not None
-            for d in self.distributions.values()
-        )
+        self.gridded = any(grid)
         self.key = space_key(search_space)
         self.native_lower = tuple(lower)
         self.native_upper = tuple(upper)

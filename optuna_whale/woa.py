@@ -844,9 +844,10 @@ def propose(
     ``snap`` maps a cube point to the point that will really be evaluated (grid cell centre,
     one-hot vertex; default: the point itself): surrogate screening scores the snapped
     candidates and proposes the chosen one snapped, so a whale's position is the point that
-    was evaluated and the surrogate is fitted where it predicts. ``accept`` (default: all) rejects candidates before screening, for example a
-    configuration that was already evaluated on a discrete space; if it rejects every
-    candidate, the screening runs on all of them."""
+    was evaluated and the surrogate is fitted where it predicts. ``accept`` (default: all)
+    rejects candidates before screening, for example a configuration that was already
+    evaluated on a discrete space; if it rejects every candidate, the screening runs on all of
+    them."""
     slot, initial = _choose_slot(pop, rng)
     mover = _move_canonical if config.canonical else _move_default
     if initial:
