@@ -15,9 +15,12 @@ Tasks (all offline):
   convergence speed that does not depend on ``q``.
 
 Pruners: none, MedianPruner, SuccessiveHalvingPruner, HyperbandPruner, WhalePruner (Optuna
-defaults, WhalePruner defaults). WilcoxonPruner is left out: it tests paired per-instance
-evaluations (steps are instances in random order), which the epochs of one run are not. Each
-pruner runs with WhaleSampler and TPESampler and ``--seeds`` seeds.
+defaults, WhalePruner defaults; ``--pruners 'none;median;whale;whale:optimism=0'`` picks a
+subset, ``whale:k=v,...`` passes WhalePruner arguments). WilcoxonPruner is left out: it tests
+paired per-instance evaluations (steps are instances in random order), which the epochs of one
+run are not. Each pruner runs with each sampler of ``--samplers`` (WhaleSampler, optionally
+``whale-nocp`` = ``WhaleSampler(consider_pruned_trials=False)``, TPESampler) and ``--seeds``
+seeds from ``--seed-start``.
 
 Protocol: every run gets the same *epoch budget* ``B = trials * epochs`` (what ``trials`` trials
 cost without pruning) and stops once it has trained ``B`` epochs, so pruned runs try more
@@ -26,7 +29,13 @@ final best value without pruning; we report, as medians over seeds,
 
 * ``E(q*)``: epochs trained until the best completed value first reaches ``q*`` (never: inf),
 * ``saved = 1 - E_pruner(q*) / E_none(q*)`` (epochs saved at equal final quality),
-* ``best@B``: the best value once the budget is spent (quality at equal epochs).
+* ``best@B``: the best value once the budget is spent (quality at equal epochs),
+
+and, from the median over seeds of the best-so-far curve, ``E~(q*)``: the first epoch count at
+which that median curve reaches ``q*`` (the crossing of the dotted line in the plot), and
+``saved~ = 1 - E~_pruner(q*) / E~_none(q*)``. The per-seed median ``E(q*)`` is inf as soon as
+half the seeds miss ``q*``, which a pruner of exactly the no-pruning quality does about half the
+time; the median curve is the measure the target's verdict uses.
 
 The same runs also give the *equal-trials* view (what Optuna users see when they keep
 ``n_trials`` and add a pruner): the first ``trials`` trials of each run (a sampler only sees the
@@ -34,7 +43,11 @@ past, so they are exactly the run with ``n_trials=trials``), their epochs ``E_n`
 value ``best@n``; ``saved_n = 1 - E_n / E_n(none)``.
 
     python benchmarks/pruning.py --quick
-    python benchmarks/pruning.py --trials 24 --epochs 12 --seeds 3 --out benchmarks/results/pruning  # committed
+    # committed (benchmarks/results/pruning, pruning-compression; tuning seeds 10-19: pruning-screen)
+    python benchmarks/pruning.py --tasks digits,breast_cancer,wine,synthetic --seeds 10 \
+        --samplers whale,whale-nocp,tpe --pruners 'none;median;halving;hyperband;whale;whale:optimism=0'
+    python benchmarks/pruning.py --tasks compression --seeds 5 --out benchmarks/results/pruning-compression \
+        --pruners 'none;median;halving;hyperband;whale;whale:optimism=0'
 """
 
 from __future__ import annotations
@@ -55,28 +68,51 @@ import optuna
 from tqdm import tqdm
 
 PRUNERS = ("none", "median", "halving", "hyperband", "whale")
-SAMPLERS = ("whale", "tpe")
+#: whale = WhaleSampler() (pruned trials keep their slot at their last intermediate value),
+#: whale-nocp = WhaleSampler(consider_pruned_trials=False) (a pruned trial frees its slot), tpe = TPESampler()
+SAMPLERS = ("whale", "whale-nocp", "tpe")
 TASKS = ("digits", "breast_cancer", "wine", "compression", "synthetic")
 #: tasks whose objective is maximised (an accuracy); the benchmark reports 1 - value
 MAXIMIZED = ("compression",)
 
 
+def parse_pruner(name: str) -> tuple[str, dict[str, float]]:
+    """``"whale:optimism=0,patience=2"`` -> ``("whale", {"optimism": 0.0, "patience": 2})``."""
+    base, _, args = name.partition(":")
+    if base not in PRUNERS:
+        raise ValueError(f"pruner {name!r}: unknown {base!r}; choose from {','.join(PRUNERS)}")
+    kwargs: dict[str, float] = {}
+    for item in filter(None, args.split(",")):
+        key, _, value = item.partition("=")
+        kwargs[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+    if kwargs and base != "whale":
+        raise ValueError(f"pruner {name!r}: arguments are only taken by whale")
+    return base, kwargs
+
+
 def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
     from optuna_whale import WhalePruner
 
+    base, kwargs = parse_pruner(name)
+    if kwargs:
+        return WhalePruner(**kwargs)  # type: ignore[arg-type]
     return {
         "none": lambda: optuna.pruners.NopPruner(),
         "median": lambda: optuna.pruners.MedianPruner(),
         "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(),
         "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs),
         "whale": lambda: WhalePruner(),
-    }[name]()
+    }[base]()
 
 
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     from optuna_whale import WhaleSampler
 
-    return WhaleSampler(seed=seed) if name == "whale" else optuna.samplers.TPESampler(seed=seed)
+    if name == "whale":
+        return WhaleSampler(seed=seed)
+    if name == "whale-nocp":
+        return WhaleSampler(seed=seed, consider_pruned_trials=False)
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 def make_objective(task: str, epochs: int, seed: int) -> Callable[[optuna.Trial], float]:
@@ -235,6 +271,23 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
+def best_at(curve: list[tuple[int, float]], grid: np.ndarray) -> np.ndarray:
+    """A run's best completed value after each number of epochs in ``grid`` (inf before the first)."""
+    spent, best = (np.array(v, dtype=float) for v in zip(*curve, strict=True))
+    idx = np.searchsorted(spent, grid, side="right") - 1
+    return np.where(idx >= 0, best[np.maximum(idx, 0)], np.inf)
+
+
+def median_curve_reaches(runs: list[dict[str, Any]], target: float) -> float:
+    """First epoch count at which the median over seeds of the best value is ``<= target`` (the
+    crossing of the dotted line in ``best_vs_epochs.png``; inf: never). Runs end with the trial
+    that crosses the budget, as ``best@B`` does."""
+    grid = np.arange(1, max(int(r["curve"][-1][0]) for r in runs) + 1)
+    median = np.median(np.array([best_at(r["curve"], grid) for r in runs]), axis=0)
+    hit = np.flatnonzero(median <= target)
+    return float(grid[hit[0]]) if hit.size else math.inf
+
+
 def epochs_to_reach(curve: list[tuple[int, float]], target: float) -> float:
     """Epochs spent when the best value first reached ``target`` (inf if it never did)."""
     return next((float(e) for e, b in curve if b <= target), math.inf)
@@ -246,6 +299,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=24, help="budget = trials * epochs epochs per run")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of a trial that is not pruned")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--samplers", default="whale,tpe", help=f"comma separated subset of {','.join(SAMPLERS)}")
+    parser.add_argument("--seed-start", type=int, default=0, help="seeds are SEED_START .. SEED_START + SEEDS - 1")
+    parser.add_argument(
+        "--pruners", default=",".join(PRUNERS),
+        help="';'-separated subset of none,median,halving,hyperband,whale; whale takes WhalePruner arguments, "
+        "e.g. 'none;median;whale;whale:optimism=0' (none and median are needed for the verdicts)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/pruning"))
     parser.add_argument("--quick", action="store_true", help="synthetic + wine, 12 trials, 8 epochs, 1 seed")
@@ -254,6 +314,17 @@ def main() -> None:
     if args.quick:
         args.tasks, args.trials, args.epochs, args.seeds = "synthetic,wine", 12, 8, 1
     tasks = args.tasks.split(",")
+    args.pruner_list = args.pruners.replace(";", " ").split() if ";" in args.pruners else args.pruners.split(",")
+    try:
+        for name in args.pruner_list:
+            parse_pruner(name)
+    except ValueError as error:
+        parser.error(f"--pruners: {error}")
+    args.sampler_list = args.samplers.split(",")
+    if not set(args.sampler_list) <= set(SAMPLERS):
+        parser.error(f"--samplers: choose from {','.join(SAMPLERS)}, got {args.samplers!r}")
+    if not {"none", "median"} <= set(args.pruner_list):
+        parser.error("--pruners must include none and median (the verdicts compare with them)")
     bad = [t for t in tasks if t not in TASKS]
     if bad:
         parser.error(f"--tasks: unknown {bad}; choose from {','.join(TASKS)}")
@@ -272,9 +343,9 @@ def main() -> None:
     specs = [
         dict(task=t, sampler=s, pruner=p, seed=seed, epochs=args.epochs, budget=budget, max_trials=20 * args.trials)
         for t in tasks
-        for s in SAMPLERS
-        for p in PRUNERS
-        for seed in range(args.seeds)
+        for s in args.sampler_list
+        for p in args.pruner_list
+        for seed in range(args.seed_start, args.seed_start + args.seeds)
     ]
     results = []
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -294,7 +365,7 @@ def first_trials(curve: list[tuple[int, float]], n: int) -> tuple[float, float]:
 
 
 def summarise(
-    results: list[dict[str, Any]], tasks: list[str], n_trials: int
+    results: list[dict[str, Any]], tasks: list[str], n_trials: int, pruners: list[str], samplers: list[str]
 ) -> tuple[dict[str, dict[str, float]], dict[tuple[str, str, str], list[dict[str, Any]]]]:
     """Medians over seeds per task/sampler/pruner (see the module docstring for the measures)."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -302,18 +373,23 @@ def summarise(
         groups[(r["task"], r["sampler"], r["pruner"])].append(r)
     summary: dict[str, dict[str, float]] = {}
     for task in tasks:
-        for sampler in SAMPLERS:
+        for sampler in samplers:
             target = float(np.median([r["best"] for r in groups[(task, sampler, "none")]]))
             e_none = float(np.median([epochs_to_reach(r["curve"], target) for r in groups[(task, sampler, "none")]]))
-            for pruner in PRUNERS:
+            c_none = median_curve_reaches(groups[(task, sampler, "none")], target)
+            for pruner in pruners:
                 rs = groups[(task, sampler, pruner)]
                 e_q = float(np.median([epochs_to_reach(r["curve"], target) for r in rs]))
+                c_q = median_curve_reaches(rs, target)
                 calls = sum(r.get("pruner_calls", 0) for r in rs)
                 first_n = [first_trials(r["curve"], n_trials) for r in rs]
                 summary[f"{task}/{sampler}/{pruner}"] = {
                     "target": target,
                     "epochs_to_target": e_q,
-                    "saved": 1.0 - e_q / e_none if math.isfinite(e_q) else -math.inf,
+                    # n/a (inf) when either never reaches q*: the median over seeds may miss it
+                    "saved": 1.0 - e_q / e_none if math.isfinite(e_q) and math.isfinite(e_none) else -math.inf,
+                    "curve_epochs_to_target": c_q,
+                    "curve_saved": 1.0 - c_q / c_none if math.isfinite(c_q) and math.isfinite(c_none) else -math.inf,
                     "best_at_budget": float(np.median([r["best"] for r in rs])),
                     "trials": float(np.median([r["trials_run"] for r in rs])),
                     "pruned": float(np.median([r["pruned"] for r in rs])),
@@ -323,9 +399,9 @@ def summarise(
                     "pruner_ms_per_call": 1e3 * sum(r.get("pruner_seconds", 0.0) for r in rs) / calls if calls else math.nan,
                 }
     for task in tasks:
-        for sampler in SAMPLERS:
+        for sampler in samplers:
             none = summary[f"{task}/{sampler}/none"]
-            for pruner in PRUNERS:
+            for pruner in pruners:
                 m = summary[f"{task}/{sampler}/{pruner}"]
                 m["saved_n"] = 1.0 - m["epochs_n"] / none["epochs_n"]
     return summary, groups
@@ -336,22 +412,29 @@ def summarise(
 VIEWS = {
     "trials": [(">= 40 % fewer epochs", "saved_n", None), ("best@n <= none", "best_n", "none"),
                ("epochs <= median's", "epochs_n", "median"), ("best@n <= median's", "best_n", "median")],
-    "epochs": [(">= 40 % fewer epochs to q*", "saved", None), ("best@B <= none", "best_at_budget", "none"),
-               ("E(q*) <= median's", "epochs_to_target", "median"),
+    "epochs": [(">= 40 % fewer epochs to q*", "curve_saved", None), ("best@B <= none", "best_at_budget", "none"),
+               ("epochs to q* <= median's", "curve_epochs_to_target", "median"),
                ("best@B <= median's", "best_at_budget", "median")],
 }
 
 
-def verdict(task: str, sampler: str, summary: dict[str, dict[str, float]], view: str) -> str:
-    """One line: does WhalePruner meet the issue's target on this task and sampler? ``view``:
-    ``"trials"`` (the first ``trials`` trials of each run) or ``"epochs"`` (equal epoch budget)."""
-    whale = summary[f"{task}/{sampler}/whale"]
+def verdict(
+    task: str, sampler: str, summary: dict[str, dict[str, float]], view: str, pruner: str = "whale", epochs: int = 0
+) -> str:
+    """One line: does WhalePruner (``pruner``) meet the issue's target on this task and sampler?
+    ``view``: ``"trials"`` (the first ``trials`` trials of each run) or ``"epochs"`` (equal epoch
+    budget). A task whose ``q*`` the unpruned median curve reaches within the first trial
+    (``epochs``) is flagged: there no pruner can save epochs to ``q*``."""
+    whale = summary[f"{task}/{sampler}/{pruner}"]
     checks = {
         label: whale[key] >= 0.4 if ref is None else whale[key] <= summary[f"{task}/{sampler}/{ref}"][key]
         for label, key, ref in VIEWS[view]
     }
     text = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items())
-    return f"- {task}, {sampler} sampler: {text}"
+    label = "" if pruner == "whale" else f" ({pruner})"
+    if view == "epochs" and summary[f"{task}/{sampler}/none"]["curve_epochs_to_target"] <= epochs:
+        text += " (uninformative: without pruning the first trial already reaches q*)"
+    return f"- {task}, {sampler} sampler{label}: {text}"
 
 
 def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[str]) -> None:
@@ -360,36 +443,47 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    summary, groups = summarise(results, tasks, args.trials)
+    pruners = args.pruner_list
+    samplers = args.sampler_list
+    summary, groups = summarise(results, tasks, args.trials, pruners, samplers)
     budget = args.trials * args.epochs
     lines = [
         "# Pruners on real learning curves",
         "",
         f"Command: `python benchmarks/pruning.py --tasks {args.tasks} --trials {args.trials} --epochs {args.epochs} "
-        f"--seeds {args.seeds}`",
+        f"--seeds {args.seeds}"
+        + (f" --seed-start {args.seed_start}" if args.seed_start else "")
+        + (f" --pruners '{args.pruners}'" if args.pruners != ",".join(PRUNERS) else "")
+        + (f" --samplers {args.samplers}" if args.samplers != "whale,tpe" else "")
+        + "`",
         "",
         f"Every run trains until it has spent B = {args.trials} x {args.epochs} = {budget} epochs (trials of up to "
         f"{args.epochs} epochs); medians over {args.seeds} seed(s). `q*` = median final best value without pruning "
         "(same task and sampler); `E(q*)` = epochs until the best completed value first reached `q*` (inf: never "
-        "within B); `saved` = 1 - E(q*) / E_none(q*); `best@B` = best validation error (synthetic: value) "
+        "within B), median over seeds; `saved` = 1 - E(q*) / E_none(q*); `E~(q*)` = epochs until the median "
+        "over seeds of the best value reaches `q*` (where the curve of `best_vs_epochs.png` crosses the dotted "
+        "line; the target's verdict uses this one) and `saved~` = 1 - E~(q*) / E~_none(q*); `best@B` = best validation error (synthetic: value) "
         "once B epochs are spent; `trials` = trials started within B.",
         "",
-        "| task | sampler | pruner | q* | E(q*) | saved | best@B | trials | pruned | WOA moves | pruner ms/call |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| task | sampler | pruner | q* | E(q*) | saved | E~(q*) | saved~ | best@B | trials | pruned | WOA moves "
+        "| pruner ms/call |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
     for task in tasks:
-        for sampler in SAMPLERS:
-            for pruner in PRUNERS:
+        for sampler in samplers:
+            for pruner in pruners:
                 m = summary[f"{task}/{sampler}/{pruner}"]
                 ms = m["pruner_ms_per_call"]
                 saved = "n/a" if not math.isfinite(m["saved"]) else f"{m['saved']:.0%}"
+                csaved = "n/a" if not math.isfinite(m["curve_saved"]) else f"{m['curve_saved']:.0%}"
                 lines.append(
                     f"| {task} | {sampler} | {pruner} | {m['target']:.4g} | {m['epochs_to_target']:.0f} | {saved} | "
+                    f"{m['curve_epochs_to_target']:.0f} | {csaved} | "
                     f"{m['best_at_budget']:.4g} | {m['trials']:.0f} | {m['pruned']:.0f} | {m['woa_moves']:.0f} | "
                     f"{'n/a' if math.isnan(ms) else f'{ms:.2f}'} |"
                 )
-            verdicts.append(verdict(task, sampler, summary, "epochs"))
+            verdicts += [verdict(task, sampler, summary, "epochs", p, args.epochs) for p in pruners if p.startswith("whale")]
     lines += [
         "",
         f"## Equal trials: the first {args.trials} trials of each run",
@@ -402,11 +496,11 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
     ]
     verdicts_n = []
     for task in tasks:
-        for sampler in SAMPLERS:
-            for pruner in PRUNERS:
+        for sampler in samplers:
+            for pruner in pruners:
                 m = summary[f"{task}/{sampler}/{pruner}"]
                 lines.append(f"| {task} | {sampler} | {pruner} | {m['epochs_n']:.0f} | {m['saved_n']:.0%} | {m['best_n']:.4g} |")
-            verdicts_n.append(verdict(task, sampler, summary, "trials"))
+            verdicts_n += [verdict(task, sampler, summary, "trials", p) for p in pruners if p.startswith("whale")]
     lines += [
         "",
         "## WhalePruner against the issue's target, equal trials",
@@ -421,8 +515,9 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
         *verdicts,
         "",
         "`WOA moves`: trials that moved a whale (search, encircle, spiral), the rest are initial or "
-        "restart points; a pruned initial point frees its slot and WhaleSampler (default "
-        "`consider_pruned_trials=False`) respawns that slot by a move from another whale.",
+        "restart points. `whale`: WhaleSampler() keeps a pruned trial in its slot at its last intermediate value "
+        "(`consider_pruned_trials=True`, the default); `whale-nocp`: WhaleSampler(consider_pruned_trials=False), "
+        "where a pruned trial frees its slot and the slot is respawned by a move from another whale.",
         "",
         "`pruner ms/call`: mean wall time of one `prune` decision (Hyperband is not timed: samplers "
         "detect it by its type, so it cannot be wrapped).",
@@ -431,12 +526,12 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
     ]
     (args.out / "summary.json").write_text(json.dumps(finite_or_none(summary), indent=1))
     (args.out / "report.md").write_text("\n".join(lines) + "\n")
-    fig, axes = plt.subplots(len(tasks), len(SAMPLERS), figsize=(5 * len(SAMPLERS), 3.2 * len(tasks)), squeeze=False)
+    fig, axes = plt.subplots(len(tasks), len(samplers), figsize=(5 * len(samplers), 3.2 * len(tasks)), squeeze=False)
     grid = np.linspace(0, budget, 200)
     for i, task in enumerate(tasks):
-        for j, sampler in enumerate(SAMPLERS):
+        for j, sampler in enumerate(samplers):
             ax = axes[i, j]
-            for pruner in PRUNERS:
+            for pruner in pruners:
                 ys = []
                 for r in groups[(task, sampler, pruner)]:
                     spent, best = (np.array(v, dtype=float) for v in zip(*r["curve"], strict=True))

@@ -18,19 +18,34 @@ At a reported step ``s`` of trial ``t`` the *references* are
 
 WhaleSampler's initial and restart trials carry a whale tag but no parent (their slot is empty),
 so they are judged against that fallback population. With the sampler's default
-``consider_pruned_trials=False`` a pruned one frees its slot and the sampler draws a new uniform
-point for it: the initial population is then the points that kept up with the best completed
-ones, and the WOA moves start only once every slot holds a completed trial (the ``WOA moves``
-column of ``benchmarks/pruning.py`` shows how much later). ``WhaleSampler(
-consider_pruned_trials=True)`` keeps a pruned trial in its slot at its last intermediate value.
+``consider_pruned_trials=True`` a pruned trial stays in its slot at its last intermediate value
+(a move that was pruned loses to its incumbent, as it would have at the end; a pruned initial
+point still holds its slot, so the WOA moves start on time). With ``False`` a pruned trial frees
+its slot like a failed trial and the slot re-enters the hunt by an ordinary move from another
+whale (:mod:`optuna_whale.woa`, "Budget-free schedule and restarts"); what it showed is lost,
+which measured worse (``benchmarks/results/pruning-screen``).
 
 A reference's value at ``s`` is its intermediate value at ``s`` or, if it did not report ``s``,
-at the nearest earlier step it reported (no earlier step: no comparison). With
-``r(s) = max(I'(s), L'(s))`` (the *weaker* of the two references) the trial is *behind* at ``s`` if
+at the nearest earlier step it reported (no earlier step: no comparison). Curves cross (a slow
+starter can finish first), so the trial is compared with what the references will *end* at,
+after the largest improvement the population has shown from step ``s`` on. With ``P`` the best
+``k`` COMPLETE trials plus ``I`` (``L`` is the best of them), ``v'_j`` a trial's final value and
+
+    G(s) = max_{j in P} max(0, v'_j(s) - v'_j)          (largest remaining gain seen)
+    r(s) = max( I'(s), L'(s), max(v'_I, v'_L) + optimism * G(s) )
+
+the trial is *behind* at ``s`` if
 
     v'_t(s) > r(s) + margin * max(|r(s)|, 1e-12)
 
-and it is pruned when it has been behind at ``patience`` consecutive checked steps. As in
+that is: behind both references at the same step, and still behind the final value it must beat
+(its incumbent's; the fallback's weakest member) even if it gained as much from ``s`` on as the
+best-converging member of the population did. ``optimism = 0`` drops the third term and keeps
+only the same-step comparison (a more aggressive rule: it assumes the trial's curve does not
+cross the references'); larger values prune later. ``G`` shrinks towards 0 at the last steps, where the rule becomes
+"worse than the incumbent's final value".
+
+The trial is pruned when it has been behind at ``patience`` consecutive checked steps. As in
 Optuna's ``MedianPruner``, a reported step ``s`` is checked when ``s >= n_warmup_steps`` and it is
 the first step the trial reported in its window ``floor((s - n_warmup_steps) / interval_steps)``
 (steps aligned on the interval are all checked; unaligned reports are not skipped), and nothing
@@ -41,9 +56,9 @@ trials are read fresh from the storage at every check, so trials finished by oth
 during a long trial count at once. The reason is written to the trial
 user attr ``whale_prune_reason`` (shown by optuna-dashboard).
 
-Cost of one check: ``O(n + m log m)`` for ``n`` COMPLETE trials and a trial of ``m`` reported
-steps (one pass for the leader, ``O(n log k)`` for the fallback population, ``O(m)`` per
-reference and patience step); the storage read is the same one ``MedianPruner`` makes.
+Cost of one check: ``O(n log k + (k + m) m)`` for ``n`` COMPLETE trials and a trial of ``m``
+reported steps (``O(n log k)`` for the population, ``O(m)`` per population member, reference and
+patience step); the storage read is the same one ``MedianPruner`` makes.
 
 Multi-objective studies cannot report intermediate values in Optuna; the pruner raises a clear
 ``ValueError`` there.
@@ -88,6 +103,17 @@ def _checked_steps(steps: Iterable[int], n_warmup_steps: int, interval_steps: in
     return out
 
 
+def _remaining_gain(population: list[FrozenTrial], step: int, sign: float) -> float:
+    """``G(s) = max_j max(0, v'_j(s) - v'_j)``: the largest improvement from step ``s`` to the
+    final value seen among the population's completed curves (0 if none reported by ``s``)."""
+    gain = 0.0
+    for t in population:
+        at = _value_at(t, step)
+        if at is not None:
+            gain = max(gain, sign * at - sign * float(t.value))  # type: ignore[arg-type]
+    return gain
+
+
 def _value_at(trial: FrozenTrial, step: int) -> float | None:
     """Intermediate value at ``step`` or the nearest earlier reported (non-NaN) step."""
     best_step = -1
@@ -112,7 +138,10 @@ class WhalePruner(BasePruner):
         margin: Relative margin ``m >= 0``: behind means worse than the reference by more than
             ``m`` times its magnitude.
         patience: Consecutive checked steps a trial must be behind before it is pruned (>= 1).
-        population_size: Largest size ``k`` of the fallback population (best completed trials).
+        population_size: Largest size ``k`` of the population (best completed trials) that gives
+            the fallback reference and the remaining gain ``G(s)``.
+        optimism: Factor on ``G(s)``, the largest improvement from step ``s`` to the end seen in
+            the population (``0``: compare at the same step only; larger: prune later).
     """
 
     def __init__(
@@ -124,6 +153,7 @@ class WhalePruner(BasePruner):
         margin: float = 0.0,
         patience: int = 1,
         population_size: int = 10,
+        optimism: float = 0.5,
     ) -> None:
         for name, value, minimum in (
             ("n_startup_trials", n_startup_trials, 0),
@@ -134,12 +164,14 @@ class WhalePruner(BasePruner):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
-        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin >= 0 or math.isinf(margin):
-            raise ValueError(f"`margin` must be a finite number >= 0, got {margin!r}.")
+        for name, number in (("margin", margin), ("optimism", optimism)):
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not number >= 0 or math.isinf(number):
+                raise ValueError(f"`{name}` must be a finite number >= 0, got {number!r}.")
         self._n_startup_trials = n_startup_trials
         self._n_warmup_steps = n_warmup_steps
         self._interval_steps = interval_steps
         self._margin = float(margin)
+        self._optimism = float(optimism)
         self._patience = patience
         self._population_size = population_size
 
@@ -167,40 +199,48 @@ class WhalePruner(BasePruner):
         if len(recent) < self._patience:
             return False
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
-        incumbent, leader, label = self._references(trial, complete, sign)
+        incumbent, leader, label, population = self._references(trial, complete, sign)
+        # the final value the trial must beat to win its place (the weaker reference's)
+        target = max(sign * float(incumbent.value), sign * float(leader.value))  # type: ignore[arg-type]
+        gain = 0.0
         for s in recent:
             v = sign * trial.intermediate_values[s]  # NaN at an earlier checked step: behind
             refs = [r for r in (_value_at(incumbent, s), _value_at(leader, s)) if r is not None]
             if len(refs) < 2:
                 return False
-            weaker = max(sign * r for r in refs)
-            if not (math.isnan(v) or v > weaker + self._margin * max(abs(weaker), 1e-12)):
+            threshold = max(sign * r for r in refs)
+            if self._optimism > 0:
+                gain = _remaining_gain(population, s, sign)
+                threshold = max(threshold, target + self._optimism * gain)
+            if not (math.isnan(v) or v > threshold + self._margin * max(abs(threshold), 1e-12)):
                 return False
         self._mark(
             study,
             trial,
             f"behind {label} #{incumbent.number} and leader #{leader.number} for {self._patience} "
-            f"checked step(s) up to step {step}",
+            f"checked step(s) up to step {step}"
+            + (f", even with the largest remaining gain seen in the population ({gain:.4g})" if gain > 0 else ""),
         )
         return True
 
     def _references(
         self, trial: FrozenTrial, complete: list[FrozenTrial], sign: float
-    ) -> tuple[FrozenTrial, FrozenTrial, str]:
-        """(incumbent ``I``, leader ``L``, how ``I`` was chosen); O(n log k) for n complete trials."""
+    ) -> tuple[FrozenTrial, FrozenTrial, str, list[FrozenTrial]]:
+        """(incumbent ``I``, leader ``L``, how ``I`` was chosen, population ``P``); O(n log k)."""
 
         def rank(t: FrozenTrial) -> tuple[float, int]:
             return sign * float(t.value), -t.number  # type: ignore[arg-type]
 
-        leader = min(complete, key=rank)
+        k = min(self._population_size, max(1, len(complete) // 2))
+        best = heapq.nsmallest(k, complete, key=rank)
+        leader = best[0]
         tag = read_tag(trial)
         if tag is not None and tag.parent >= 0:
             parent = next((t for t in complete if t.number == tag.parent), None)
             if parent is not None:
-                return parent, leader, "its whale's incumbent"
-        k = min(self._population_size, max(1, len(complete) // 2))
-        weakest = heapq.nsmallest(k, complete, key=rank)[-1]
-        return weakest, leader, f"the weakest of the best {k} completed trials"
+                population = best if any(t.number == parent.number for t in best) else [*best, parent]
+                return parent, leader, "its whale's incumbent", population
+        return best[-1], leader, f"the weakest of the best {k} completed trials", best
 
     @staticmethod
     def _mark(study: Study, trial: FrozenTrial, reason: str) -> None:

@@ -58,6 +58,9 @@ def run_curve(study: optuna.Study, curve: list[float], parent: int | None = None
         ({"margin": -0.1}, "margin"),
         ({"margin": float("nan")}, "margin"),
         ({"interval_steps": 1.5}, "interval_steps"),
+        ({"optimism": -1.0}, "optimism"),
+        ({"optimism": float("inf")}, "optimism"),
+        ({"optimism": True}, "optimism"),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict, name: str) -> None:
@@ -89,6 +92,39 @@ def test_behind_incumbent_but_ahead_of_leader_is_not_pruned() -> None:
     add_curve(study, [10.0, 1.0, 0.1])  # leader: slow start, best final value
     incumbent = add_curve(study, [2.0, 1.5, 1.2])  # fast start, worse final value
     assert run_curve(study, [5.0, 1.1, 0.05], parent=incumbent) == (False, 2)
+
+
+def _crossing_population(optimism: float) -> tuple[optuna.Study, int]:
+    """Leader, a slow starter that finished second and the incumbent; two bad trials make n = 5,
+    so the population P is the best k = 2 plus the incumbent. G(0) = 9.0 - 0.8, G(1) = 1.0."""
+    study = optuna.create_study(pruner=WhalePruner(n_startup_trials=1, optimism=optimism))
+    add_curve(study, [3.0, 1.0, 0.5])  # leader
+    add_curve(study, [9.0, 1.5, 0.8])  # slow starter: gained 8.2 after step 0
+    incumbent = add_curve(study, [4.0, 2.0, 1.0])
+    add_curve(study, [20.0, 20.0, 20.0])
+    add_curve(study, [20.0, 20.0, 20.0])
+    return study, incumbent
+
+
+def test_a_curve_that_crosses_its_incumbent_is_kept_by_the_remaining_gain() -> None:
+    """Behind I and L at step 0, but the population has shown gains of 8.2 from there on: a
+    crossing curve (it ends better than its incumbent) runs to the end with optimism = 1 and is
+    cut at step 0 by the same-step rule (optimism = 0)."""
+    crossing = [5.0, 1.8, 0.7]
+    study, incumbent = _crossing_population(optimism=1.0)
+    assert run_curve(study, crossing, parent=incumbent) == (False, 2)
+    study, incumbent = _crossing_population(optimism=0.0)
+    assert run_curve(study, crossing, parent=incumbent) == (True, 0)
+
+
+def test_remaining_gain_still_prunes_a_curve_that_cannot_catch_up() -> None:
+    """Step 1: r(1) = max(I(1), L(1), v_I + G(1)) = max(2, 1, 1 + 1) = 2 < 3: pruned there."""
+    study, incumbent = _crossing_population(optimism=1.0)
+    assert run_curve(study, [5.0, 3.0, 2.5], parent=incumbent) == (True, 1)
+    reason = study.trials[-1].user_attrs["whale_prune_reason"]
+    assert "remaining gain seen in the population (1)" in reason
+    study, incumbent = _crossing_population(optimism=2.0)  # r(1) = 1 + 2 * 1 = 3: not behind yet
+    assert run_curve(study, [5.0, 3.0, 2.5], parent=incumbent) == (True, 2)
 
 
 def test_without_whale_tag_falls_back_to_best_k_population() -> None:
