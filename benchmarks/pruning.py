@@ -25,17 +25,17 @@ seeds from ``--seed-start``.
 Protocol: every run gets the same *epoch budget* ``B = trials * epochs`` (what ``trials`` trials
 cost without pruning) and stops once it has trained ``B`` epochs, so pruned runs try more
 configurations. Per task and sampler, the quality target ``q*`` is the median over seeds of the
-final best value without pruning; we report, as medians over seeds,
+final best value without pruning; we report, as medians over seeds (with an even number of seeds
+the upper of the two middle values, a value some run attained),
 
 * ``E(q*)``: epochs trained until the best completed value first reaches ``q*`` (never: inf),
 * ``saved = 1 - E_pruner(q*) / E_none(q*)`` (epochs saved at equal final quality),
 * ``best@B``: the best value once the budget is spent (quality at equal epochs),
 
-and, from the median over seeds of the best-so-far curve, ``E~(q*)``: the first epoch count at
-which that median curve reaches ``q*`` (the crossing of the dotted line in the plot), and
-``saved~ = 1 - E~_pruner(q*) / E~_none(q*)``. The per-seed median ``E(q*)`` is inf as soon as
-half the seeds miss ``q*``, which a pruner of exactly the no-pruning quality does about half the
-time; the median curve is the measure the target's verdict uses.
+With this median (an order statistic), ``E(q*)`` is exactly where the median best-so-far curve
+of the plot crosses the dotted line ``q*``: the k-th smallest first-hit time is the first epoch at
+which k runs are at or below ``q*``. It is inf when more than half the seeds never reach ``q*``
+(a pruner of exactly the no-pruning quality misses about half the time).
 
 The same runs also give the *equal-trials* view (what Optuna users see when they keep
 ``n_trials`` and add a pruner): the first ``trials`` trials of each run (a sampler only sees the
@@ -271,21 +271,18 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
+def median(values: Any, axis: int | None = None) -> Any:
+    """Median over seeds; with an even number of seeds the upper of the two middle values (a
+    value some run attained: errors are multiples of 1 / n_validation, and the mean of two of
+    them would demand the better one)."""
+    return np.quantile(np.asarray(values, dtype=float), 0.5, axis=axis, method="higher")
+
+
 def best_at(curve: list[tuple[int, float]], grid: np.ndarray) -> np.ndarray:
     """A run's best completed value after each number of epochs in ``grid`` (inf before the first)."""
     spent, best = (np.array(v, dtype=float) for v in zip(*curve, strict=True))
     idx = np.searchsorted(spent, grid, side="right") - 1
     return np.where(idx >= 0, best[np.maximum(idx, 0)], np.inf)
-
-
-def median_curve_reaches(runs: list[dict[str, Any]], target: float) -> float:
-    """First epoch count at which the median over seeds of the best value is ``<= target`` (the
-    crossing of the dotted line in ``best_vs_epochs.png``; inf: never). Runs end with the trial
-    that crosses the budget, as ``best@B`` does."""
-    grid = np.arange(1, max(int(r["curve"][-1][0]) for r in runs) + 1)
-    median = np.median(np.array([best_at(r["curve"], grid) for r in runs]), axis=0)
-    hit = np.flatnonzero(median <= target)
-    return float(grid[hit[0]]) if hit.size else math.inf
 
 
 def epochs_to_reach(curve: list[tuple[int, float]], target: float) -> float:
@@ -374,13 +371,11 @@ def summarise(
     summary: dict[str, dict[str, float]] = {}
     for task in tasks:
         for sampler in samplers:
-            target = float(np.median([r["best"] for r in groups[(task, sampler, "none")]]))
-            e_none = float(np.median([epochs_to_reach(r["curve"], target) for r in groups[(task, sampler, "none")]]))
-            c_none = median_curve_reaches(groups[(task, sampler, "none")], target)
+            target = float(median([r["best"] for r in groups[(task, sampler, "none")]]))
+            e_none = float(median([epochs_to_reach(r["curve"], target) for r in groups[(task, sampler, "none")]]))
             for pruner in pruners:
                 rs = groups[(task, sampler, pruner)]
-                e_q = float(np.median([epochs_to_reach(r["curve"], target) for r in rs]))
-                c_q = median_curve_reaches(rs, target)
+                e_q = float(median([epochs_to_reach(r["curve"], target) for r in rs]))
                 calls = sum(r.get("pruner_calls", 0) for r in rs)
                 first_n = [first_trials(r["curve"], n_trials) for r in rs]
                 summary[f"{task}/{sampler}/{pruner}"] = {
@@ -388,14 +383,12 @@ def summarise(
                     "epochs_to_target": e_q,
                     # n/a (inf) when either never reaches q*: the median over seeds may miss it
                     "saved": 1.0 - e_q / e_none if math.isfinite(e_q) and math.isfinite(e_none) else -math.inf,
-                    "curve_epochs_to_target": c_q,
-                    "curve_saved": 1.0 - c_q / c_none if math.isfinite(c_q) and math.isfinite(c_none) else -math.inf,
-                    "best_at_budget": float(np.median([r["best"] for r in rs])),
-                    "trials": float(np.median([r["trials_run"] for r in rs])),
-                    "pruned": float(np.median([r["pruned"] for r in rs])),
-                    "woa_moves": float(np.median([r["woa_moves"] for r in rs])),
-                    "epochs_n": float(np.median([e for e, _ in first_n])),
-                    "best_n": float(np.median([b for _, b in first_n])),
+                    "best_at_budget": float(median([r["best"] for r in rs])),
+                    "trials": float(median([r["trials_run"] for r in rs])),
+                    "pruned": float(median([r["pruned"] for r in rs])),
+                    "woa_moves": float(median([r["woa_moves"] for r in rs])),
+                    "epochs_n": float(median([e for e, _ in first_n])),
+                    "best_n": float(median([b for _, b in first_n])),
                     "pruner_ms_per_call": 1e3 * sum(r.get("pruner_seconds", 0.0) for r in rs) / calls if calls else math.nan,
                 }
     for task in tasks:
@@ -412,8 +405,8 @@ def summarise(
 VIEWS = {
     "trials": [(">= 40 % fewer epochs", "saved_n", None), ("best@n <= none", "best_n", "none"),
                ("epochs <= median's", "epochs_n", "median"), ("best@n <= median's", "best_n", "median")],
-    "epochs": [(">= 40 % fewer epochs to q*", "curve_saved", None), ("best@B <= none", "best_at_budget", "none"),
-               ("epochs to q* <= median's", "curve_epochs_to_target", "median"),
+    "epochs": [(">= 40 % fewer epochs to q*", "saved", None), ("best@B <= none", "best_at_budget", "none"),
+               ("E(q*) <= median's", "epochs_to_target", "median"),
                ("best@B <= median's", "best_at_budget", "median")],
 }
 
@@ -432,7 +425,7 @@ def verdict(
     }
     text = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items())
     label = "" if pruner == "whale" else f" ({pruner})"
-    if view == "epochs" and summary[f"{task}/{sampler}/none"]["curve_epochs_to_target"] <= epochs:
+    if view == "epochs" and summary[f"{task}/{sampler}/none"]["epochs_to_target"] <= epochs:
         text += " (uninformative: without pruning the first trial already reaches q*)"
     return f"- {task}, {sampler} sampler{label}: {text}"
 
@@ -458,16 +451,15 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
         + "`",
         "",
         f"Every run trains until it has spent B = {args.trials} x {args.epochs} = {budget} epochs (trials of up to "
-        f"{args.epochs} epochs); medians over {args.seeds} seed(s). `q*` = median final best value without pruning "
+        f"{args.epochs} epochs); medians over {args.seeds} seed(s) (even counts: the upper of the two middle "
+        "values, one that a run attained). `q*` = median final best value without pruning "
         "(same task and sampler); `E(q*)` = epochs until the best completed value first reached `q*` (inf: never "
-        "within B), median over seeds; `saved` = 1 - E(q*) / E_none(q*); `E~(q*)` = epochs until the median "
-        "over seeds of the best value reaches `q*` (where the curve of `best_vs_epochs.png` crosses the dotted "
-        "line; the target's verdict uses this one) and `saved~` = 1 - E~(q*) / E~_none(q*); `best@B` = best validation error (synthetic: value) "
+        "within B), median over seeds, which is where the median curve of `best_vs_epochs.png` crosses the "
+        "dotted line; `saved` = 1 - E(q*) / E_none(q*); `best@B` = best validation error (synthetic: value) "
         "once B epochs are spent; `trials` = trials started within B.",
         "",
-        "| task | sampler | pruner | q* | E(q*) | saved | E~(q*) | saved~ | best@B | trials | pruned | WOA moves "
-        "| pruner ms/call |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| task | sampler | pruner | q* | E(q*) | saved | best@B | trials | pruned | WOA moves | pruner ms/call |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
     for task in tasks:
@@ -476,10 +468,8 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
                 m = summary[f"{task}/{sampler}/{pruner}"]
                 ms = m["pruner_ms_per_call"]
                 saved = "n/a" if not math.isfinite(m["saved"]) else f"{m['saved']:.0%}"
-                csaved = "n/a" if not math.isfinite(m["curve_saved"]) else f"{m['curve_saved']:.0%}"
                 lines.append(
                     f"| {task} | {sampler} | {pruner} | {m['target']:.4g} | {m['epochs_to_target']:.0f} | {saved} | "
-                    f"{m['curve_epochs_to_target']:.0f} | {csaved} | "
                     f"{m['best_at_budget']:.4g} | {m['trials']:.0f} | {m['pruned']:.0f} | {m['woa_moves']:.0f} | "
                     f"{'n/a' if math.isnan(ms) else f'{ms:.2f}'} |"
                 )
@@ -532,14 +522,9 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
         for j, sampler in enumerate(samplers):
             ax = axes[i, j]
             for pruner in pruners:
-                ys = []
-                for r in groups[(task, sampler, pruner)]:
-                    spent, best = (np.array(v, dtype=float) for v in zip(*r["curve"], strict=True))
-                    idx = np.searchsorted(spent, grid, side="right") - 1
-                    ys.append(np.where(idx >= 0, best[np.maximum(idx, 0)], np.nan))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # all-NaN columns before the first completed trial
-                    ax.plot(grid, np.nanmedian(np.array(ys), axis=0), label=pruner)
+                # the same median as the tables (inf before the median run completed a trial: not drawn)
+                middle = median(np.array([best_at(r["curve"], grid) for r in groups[(task, sampler, pruner)]]), axis=0)
+                ax.plot(grid, np.where(np.isfinite(middle), middle, np.nan), label=pruner)
             ax.axhline(summary[f"{task}/{sampler}/none"]["target"], color="grey", ls=":", lw=1)
             ax.set_title(f"{task}, {sampler} sampler")
             ax.set_xlabel("epochs spent")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from optuna_whale import WhalePruner
@@ -35,18 +36,22 @@ def test_pruner_specs_parse_and_bad_ones_are_named() -> None:
         bench.parse_pruner("median:patience=2")
 
 
-def test_median_curve_reaches_the_target_where_the_median_crosses_it() -> None:
+def test_upper_median_and_first_hit_agree_with_the_median_curve() -> None:
+    """E(q*) (upper median of first-hit times) is where the upper-median curve crosses q*."""
     bench = _load()
-    runs = [  # best-so-far after (epochs, best); the median over 3 runs is the middle one
-        {"curve": [(2, 5.0), (4, 3.0), (6, 1.0)]},
-        {"curve": [(3, 4.0), (5, 2.0), (6, 2.0)]},
-        {"curve": [(1, 9.0), (6, 9.0)]},
+    runs = [
+        [(2, 5.0), (4, 3.0), (6, 1.0)],
+        [(3, 4.0), (5, 2.0), (6, 2.0)],
+        [(1, 9.0), (6, 9.0)],
+        [(2, 2.5), (6, 2.5)],
     ]
-    # epochs 1..6: medians inf, 9, 5, 4, 3, 2 -> first <= 3.0 at epoch 5 (run 1 is at 3 from
-    # epoch 4 but run 2 only drops below 4 at epoch 5)
-    assert bench.median_curve_reaches(runs, 3.0) == 5.0
-    assert bench.median_curve_reaches(runs, 0.5) == math.inf
-    assert bench.epochs_to_reach(runs[0]["curve"], 3.0) == 4.0
+    assert bench.median([1.0, 2.0, 3.0, 4.0]) == 3.0  # even count: the upper middle value
+    hits = [bench.epochs_to_reach(c, 3.0) for c in runs]
+    assert hits == [4.0, 5.0, math.inf, 2.0]
+    grid = np.arange(1, 7)
+    curve = bench.median(np.array([bench.best_at(c, grid) for c in runs]), axis=0)
+    crossing = float(grid[np.flatnonzero(curve <= 3.0)[0]])
+    assert crossing == bench.median(hits) == 5.0
 
 
 def test_tiny_run_writes_report_verdicts_and_plot(tmp_path: Path) -> None:
