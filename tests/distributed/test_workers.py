@@ -231,7 +231,7 @@ def test_restart_continues_the_same_cycle(place: tuple[str, str, str]) -> None:
         tag = read_tag(t)
         assert tag is not None and tag.cycle == before.cycle
         assert tag.move in ("search", "encircle", "spiral")  # no fresh initial design
-        assert tag.generation >= before.generation - 1e-9
+        assert tag.generation >= round(before.generation, 4) - 1e-9  # the tag keeps 4 decimals
 
 
 def test_n_jobs_8_threads_on_postgres() -> None:
