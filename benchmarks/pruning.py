@@ -71,6 +71,8 @@ PRUNERS = ("none", "median", "halving", "hyperband", "whale")
 #: whale = WhaleSampler() (pruned trials keep their slot at their last intermediate value),
 #: whale-nocp = WhaleSampler(consider_pruned_trials=False) (a pruned trial frees its slot), tpe = TPESampler()
 SAMPLERS = ("whale", "whale-nocp", "tpe")
+DEFAULT_PRUNERS = ";".join(PRUNERS)
+DEFAULT_SAMPLERS = "whale,tpe"
 TASKS = ("digits", "breast_cancer", "wine", "compression", "synthetic")
 #: tasks whose objective is maximised (an accuracy); the benchmark reports 1 - value
 MAXIMIZED = ("compression",)
@@ -93,15 +95,13 @@ def parse_pruner(name: str) -> tuple[str, dict[str, float]]:
 def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
     from optuna_whale import WhalePruner
 
-    base, kwargs = parse_pruner(name)
-    if kwargs:
-        return WhalePruner(**kwargs)  # type: ignore[arg-type]
+    base, kwargs = parse_pruner(name)  # arguments only for whale (parse_pruner checks)
     return {
         "none": lambda: optuna.pruners.NopPruner(),
         "median": lambda: optuna.pruners.MedianPruner(),
         "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(),
         "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs),
-        "whale": lambda: WhalePruner(),
+        "whale": lambda: WhalePruner(**kwargs),  # type: ignore[arg-type]
     }[base]()
 
 
@@ -296,10 +296,10 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=24, help="budget = trials * epochs epochs per run")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of a trial that is not pruned")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--samplers", default="whale,tpe", help=f"comma separated subset of {','.join(SAMPLERS)}")
+    parser.add_argument("--samplers", default=DEFAULT_SAMPLERS, help=f"comma separated subset of {','.join(SAMPLERS)}")
     parser.add_argument("--seed-start", type=int, default=0, help="seeds are SEED_START .. SEED_START + SEEDS - 1")
     parser.add_argument(
-        "--pruners", default=",".join(PRUNERS),
+        "--pruners", default=DEFAULT_PRUNERS,
         help="';'-separated subset of none,median,halving,hyperband,whale; whale takes WhalePruner arguments, "
         "e.g. 'none;median;whale;whale:optimism=0' (none and median are needed for the verdicts)",
     )
@@ -311,7 +311,7 @@ def main() -> None:
     if args.quick:
         args.tasks, args.trials, args.epochs, args.seeds = "synthetic,wine", 12, 8, 1
     tasks = args.tasks.split(",")
-    args.pruner_list = args.pruners.replace(";", " ").split() if ";" in args.pruners else args.pruners.split(",")
+    args.pruner_list = args.pruners.split(";")
     try:
         for name in args.pruner_list:
             parse_pruner(name)
@@ -446,8 +446,8 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], tasks: list[
         f"Command: `python benchmarks/pruning.py --tasks {args.tasks} --trials {args.trials} --epochs {args.epochs} "
         f"--seeds {args.seeds}"
         + (f" --seed-start {args.seed_start}" if args.seed_start else "")
-        + (f" --pruners '{args.pruners}'" if args.pruners != ",".join(PRUNERS) else "")
-        + (f" --samplers {args.samplers}" if args.samplers != "whale,tpe" else "")
+        + (f" --pruners '{args.pruners}'" if args.pruners != DEFAULT_PRUNERS else "")
+        + (f" --samplers {args.samplers}" if args.samplers != DEFAULT_SAMPLERS else "")
         + "`",
         "",
         f"Every run trains until it has spent B = {args.trials} x {args.epochs} = {budget} epochs (trials of up to "
