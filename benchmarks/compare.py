@@ -32,7 +32,7 @@ from optuna_whale.bench import compression as _compression  # noqa: F401  (regis
 from optuna_whale.bench import report
 from optuna_whale.bench.problems import SUITES, all_suites, make_specs, parse_range
 from optuna_whale.bench.runner import RunSpec, close_storage, finished_records, redact_url, run_all
-from optuna_whale.bench.samplers import GP_MAX_TRIALS, SAMPLERS, runs_at
+from optuna_whale.bench.samplers import ABLATION, GP_MAX_TRIALS, SAMPLERS, runs_at
 
 PRESETS = {
     # <= 10 minutes on 2 cores, every sampler compared
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samplers", default="whale,canonical,tpe,cmaes,gp,random",
                    help=f"comma separated subset of {','.join(SAMPLERS)}: whale = WhaleSampler(), canonical = "
                         f"WhaleSampler(variant='canonical'), the others Optuna's samplers with defaults; gp is skipped "
-                        f"above --gp-max-trials trials (cubic cost)")
+                        f"above --gp-max-trials trials (cubic cost); the ablation {','.join(ABLATION)} = WhaleSampler(moves=...)")
     p.add_argument("--gp-max-trials", type=int, default=GP_MAX_TRIALS,
                    help=f"run gp only where a run has at most this many trials (default {GP_MAX_TRIALS}: cubic cost; "
                         "e.g. 250 adds BBOB d=5 at 50 d, about 3 min per run here)")
@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
     samplers = [s for s in args.samplers.split(",") if s]
-    unknown = [s for s in samplers if s not in SAMPLERS]
+    unknown = [s for s in samplers if s not in SAMPLERS + ABLATION]
     if unknown:
-        parser.error(f"--samplers: unknown {unknown}; choose from {','.join(SAMPLERS)}")
+        parser.error(f"--samplers: unknown {unknown}; choose from {','.join(SAMPLERS + ABLATION)}")
     for name in ("seeds", "jobs", "budget_per_dim", "hpo_trials"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
