@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dims", default="2,5", help="BBOB dimensions, e.g. 2,5,10 (default 2,5)")
     p.add_argument("--functions", default="1-24", help="BBOB function ids, e.g. 1-24 or 1,8,15 (default 1-24)")
     p.add_argument("--instances", default="1", help="BBOB instance ids, e.g. 1-5 (default 1)")
-    p.add_argument("--datasets", default=None, help="HPO datasets, comma separated (default: all of the suite)")
+    p.add_argument("--datasets", default=None, help="HPO datasets, comma separated (default: all of the suite); "
+                   "suite:name names one suite's dataset (a suite with none named takes all)")
     p.add_argument("--seeds", type=int, default=5, help="seeds per (problem, sampler) (default 5)")
     p.add_argument("--budget-per-dim", type=int, default=50, help="BBOB budget = this x d trials (default 50)")
     p.add_argument("--trials", type=int, default=None, help="trials per run for every suite (overrides --budget-per-dim and --hpo-trials)")
