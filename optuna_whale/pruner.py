@@ -1,6 +1,6 @@
 """``WhalePruner``: stop trials that cannot win their place in the whale population.
 
-With greedy replacement (:mod:`optuna_whale.woa`) a whale moves only to a position at least as
+With greedy replacement (:mod:`optuna_whale.core.fold`) a whale moves only to a position at least as
 good as its incumbent, so a trial whose learning curve stays clearly worse than the curve that
 earned its slot is thrown away anyway. The pruner stops it early.
 
@@ -9,7 +9,7 @@ The rule (values turned into minimisation values ``v' = v`` or ``-v`` for maximi
 At a reported step ``s`` of trial ``t`` the *references* are
 
 * the slot's incumbent ``I``: the trial this whale moved from (``parent`` in the trial's whale
-  tag, :mod:`optuna_whale.storage`), if it COMPLETEd;
+  tag, :mod:`optuna_whale.storage_layout`), if it COMPLETEd;
 * the leader ``L``: the best COMPLETE trial of the study;
 * without a whale tag or parent (any other sampler, an initial design point, an enqueued trial):
   the *population* is the best ``k = min(population_size, max(1, floor(n / 2)))`` of the ``n``
@@ -22,7 +22,7 @@ so they are judged against that fallback population. With the sampler's default
 (a move that was pruned loses to its incumbent, as it would have at the end; a pruned initial
 point still holds its slot, so the WOA moves start on time). With ``False`` a pruned trial frees
 its slot like a failed trial and the slot re-enters the hunt by an ordinary move from another
-whale (:mod:`optuna_whale.woa`, "Budget-free schedule and restarts"); what it showed is lost,
+whale (:mod:`optuna_whale.core.propose`, step 3); what it showed is lost,
 which measured worse (``benchmarks/results/pruning-screen``).
 
 A reference's value at ``s`` is its intermediate value at ``s`` or, if it did not report ``s``,

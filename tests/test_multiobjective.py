@@ -9,20 +9,21 @@ from optuna._hypervolume import compute_hypervolume
 from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
-from optuna_whale.storage import read_tag, trial_violation
-from optuna_whale.woa import (
-    Evaluation,
-    PopulationBuilder,
-    WOAConfig,
-    crowding_distance,
-    dominates,
-)
+from optuna_whale.core import Config, Evaluation, PopulationFold, Proposal
+from optuna_whale.core.records import crowding_distance, dominates
+from optuna_whale.storage_layout import read_tag
+from optuna_whale.study_population import trial_violation
+
+
+def E(number: int, slot: int, cycle: int, x: np.ndarray, values: tuple[float, ...], violation: float = 0.0) -> Evaluation:
+    """An evaluation of ``(cycle, slot)`` at ``x``."""
+    return Evaluation(number, Proposal(np.asarray(x, dtype=float), slot, cycle, "init"), values, violation)
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 def ev(number: int, values: tuple[float, ...], violation: float = 0.0, slot: int = 0) -> Evaluation:
-    return Evaluation(number, slot, 0, np.full(2, 0.1 * (number % 10)), values, violation)
+    return E(number, slot, 0, np.full(2, 0.1 * (number % 10)), values, violation)
 
 
 # -- rules on constructed evaluations -------------------------------------------------------
@@ -45,8 +46,8 @@ def test_constrained_dominance(a: Evaluation, b: Evaluation, expected: bool) -> 
 
 
 def test_single_objective_feasibility_first_order() -> None:
-    cfg = WOAConfig.create(2, population_size=2)
-    b = PopulationBuilder(cfg)
+    cfg = Config.for_cube(2, population_size=2)
+    b = PopulationFold(cfg)
     b.add(ev(0, (-100.0,), violation=0.2))  # great value, infeasible
     b.add(ev(1, (5.0,)))  # feasible
     b.add(ev(2, (-50.0,), violation=0.1, slot=1))
@@ -58,10 +59,10 @@ def test_single_objective_feasibility_first_order() -> None:
 
 
 def test_multi_objective_incumbent_is_newest_non_dominated_of_its_slot() -> None:
-    cfg = WOAConfig.create(2, population_size=2, n_objectives=2)
+    cfg = Config.for_cube(2, population_size=2, n_objectives=2)
     evs = [ev(0, (1.0, 5.0)), ev(2, (2.0, 2.0)), ev(4, (3.0, 3.0)), ev(6, (5.0, 1.0))]
     for order in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
-        b = PopulationBuilder(cfg)
+        b = PopulationFold(cfg)
         for i in order:
             b.add(evs[i])
         pop = b.snapshot(0)
@@ -77,10 +78,10 @@ def test_crowding_distance_known_values() -> None:
 
 
 def test_leader_tournament_prefers_larger_crowding() -> None:
-    cfg = WOAConfig.create(2, population_size=4, n_objectives=2)
-    b = PopulationBuilder(cfg)
+    cfg = Config.for_cube(2, population_size=4, n_objectives=2)
+    b = PopulationFold(cfg)
     for i, v in enumerate([(0.0, 4.0), (1.0, 2.0), (1.1, 1.9), (4.0, 0.0)]):
-        b.add(Evaluation(i, i, 0, np.array([0.1 * i, 0.5]), v))
+        b.add(E(i, i, 0, np.array([0.1 * i, 0.5]), v))
     pop = b.snapshot(0)
     rng = np.random.default_rng(0)
     picks = [tuple(pop.leader_position(rng)) for _ in range(400)]

@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from optuna_whale import WhalePruner, WhaleSampler
-from optuna_whale.storage import TrialTag, write_tag
+from optuna_whale.core import Frame, Proposal
+from optuna_whale.storage_layout import Tag, write_tag
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +38,7 @@ def run_curve(study: optuna.Study, curve: list[float], parent: int | None = None
     """Report ``curve`` step by step; returns (pruned?, step at which it was pruned)."""
     trial = study.ask(DIST)
     if parent is not None:
-        tag = TrialTag("s", 0, 0, (0.5,), "encircle", 1.0, parent=parent, basis=0)
+        tag = Tag("s", Proposal(np.array([0.5]), 0, 0, "encircle", 1.0, parent=parent, frame=Frame.AXES))
         write_tag(study._storage, trial._trial_id, tag)
     for step, v in enumerate(curve):
         trial.report(v, step)

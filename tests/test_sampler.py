@@ -17,9 +17,9 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
+from optuna_whale.core import Population, WhaleSettings
 from optuna_whale.space import UnitCubeSpace
-from optuna_whale.storage import read_tag
-from optuna_whale.woa import Population
+from optuna_whale.storage_layout import read_tag
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 HERE = Path(__file__).parent
@@ -138,8 +138,8 @@ def test_trials_are_tagged_and_dashboard_attrs_are_set() -> None:
     for t in tagged:
         assert {"whale_slot", "whale_move", "whale_cycle"} <= set(t.user_attrs)
         tag = read_tag(t)
-        assert tag is not None and 0 <= tag.slot < 4 and tag.slot == t.user_attrs["whale_slot"]
-        assert len(tag.x) == 3
+        assert tag is not None and 0 <= tag.proposal.slot < 4 and tag.proposal.slot == t.user_attrs["whale_slot"]
+        assert len(tag.proposal.x) == 3
     moves = [t.user_attrs["whale_move"] for t in tagged]
     assert moves[:3] == ["init"] * 3  # slot 0 is taken by trial 0 (an external evaluation)
     assert set(moves[3:]) <= {"search", "encircle", "spiral"}
@@ -203,7 +203,7 @@ def test_reloaded_study_resumes_the_same_population(tmp_path: Path) -> None:
     reloaded = optuna.load_study(study_name="r", storage=url, sampler=WhaleSampler(seed=1))
     reloaded.optimize(sphere3, n_trials=1)
     last = reloaded.trials[-1]
-    assert read_tag(last).cycle == before.cycle  # type: ignore[union-attr]
+    assert read_tag(last).proposal.cycle == before.cycle  # type: ignore[union-attr]
     assert last.user_attrs["whale_move"] in {"search", "encircle", "spiral"}
     after = WhaleSampler().population(reloaded)
     assert after.n_finished == before.n_finished + 1
@@ -275,7 +275,7 @@ def test_all_distributions_extremes_and_many_parameters() -> None:
     study.optimize(objective, n_trials=30)
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
     tagged = [t for t in study.trials if read_tag(t) is not None]
-    assert len(tagged) == 29 and all(len(read_tag(t).x) == 1 + 1 + 1 + 1 + 5 + 200 for t in tagged)  # type: ignore[union-attr]
+    assert len(tagged) == 29 and all(len(read_tag(t).proposal.x) == 1 + 1 + 1 + 1 + 5 + 200 for t in tagged)  # type: ignore[union-attr]
 
 
 def test_enqueued_and_added_trials_join_the_population() -> None:
@@ -339,7 +339,7 @@ def test_space_change_starts_a_fresh_population() -> None:
     assert len({tag.space for tag in tags if tag is not None}) == 2
     # trial 10 still saw {x, y} (trial 9 was the last finished one); trials 11.. see {x}
     assert tags[10].space == tags[9].space != tags[11].space  # type: ignore[union-attr]
-    assert [tag.move for tag in tags[11:14]] == ["init"] * 3  # type: ignore[union-attr]
+    assert [tag.proposal.move for tag in tags[11:14]] == ["init"] * 3  # type: ignore[union-attr]
     assert sampler.population(study).n_finished == 10  # trial 0 (untagged) + trials 11-19
 
 
@@ -388,7 +388,7 @@ def test_restarts_happen_and_keep_the_best() -> None:
     sampler = WhaleSampler(seed=0, population_size=4, cycle_generations=3)
     study = optuna.create_study(sampler=sampler)
     study.optimize(sphere3, n_trials=60)
-    cycles = [read_tag(t).cycle for t in study.trials[1:]]  # type: ignore[union-attr]
+    cycles = [read_tag(t).proposal.cycle for t in study.trials[1:]]  # type: ignore[union-attr]
     assert cycles == sorted(cycles) and cycles[-1] >= 3
     moves = [t.user_attrs["whale_move"] for t in study.trials[1:]]
     assert "restart" in moves
@@ -428,21 +428,21 @@ def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
     sampler = study.sampler
     assert isinstance(sampler, WhaleSampler)
     space = UnitCubeSpace(study.trials[-1].distributions)
-    assert space.discrete and sampler._screen_candidates_for(space) == 8
+    assert space.discrete and sampler._new_population(study, space).config.screen_candidates == 8
     tags = [(t, read_tag(t)) for t in study.trials[1:]]  # the first trial is independent
     for t, tag in tags:
         assert tag is not None
-        x = np.array(tag.x)
+        x = np.array(tag.proposal.x)
         np.testing.assert_allclose(x, space.snap(x))  # cell centres and one-hot vertices
         assert space.decode(x) == t.params
     cont = UnitCubeSpace({"x": optuna.distributions.FloatDistribution(0, 1)})
-    assert sampler._screen_candidates_for(cont) == 4
-    assert WhaleSampler(screen_candidates=2)._screen_candidates_for(space) == 2
+    assert sampler._new_population(study, cont).config.screen_candidates == 4
+    assert WhaleSampler(screen_candidates=2)._new_population(study, space).config.screen_candidates == 2
 
 
 def test_categoricals_count_once_in_the_population_size() -> None:
     dists = {f"op{i}": optuna.distributions.CategoricalDistribution(list("abcde")) for i in range(6)}
     space = UnitCubeSpace(dists)
     assert space.dim == 30
-    cfg = WhaleSampler().config_for(space)
+    cfg = WhaleSettings().resolve(space.dim, n_params=len(space))
     assert cfg.dim == 30 and cfg.population_size == 16

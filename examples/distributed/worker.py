@@ -1,7 +1,7 @@
 """One optuna-whale worker: start as many as you like, on as many machines as you like.
 
 Every worker loads the same study from the same storage and continues the same whale
-population (the population lives in the storage, see optuna_whale/storage.py).
+population (the population lives in the storage, see optuna_whale/storage_layout.py).
 
     # the storage URL comes from --storage or the OPTUNA_STORAGE environment variable
     export OPTUNA_STORAGE=postgresql+psycopg2://USER@HOST:5432/DB

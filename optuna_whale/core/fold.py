@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optuna_whale.core.records import Evaluation, crowding_distance, dominates, non_dominated_with
+from optuna_whale.core.records import Evaluation, crowding_distance, non_dominated_with
 from optuna_whale.core.screen import ranked_size
 from optuna_whale.core.settings import Config
 
@@ -89,6 +89,16 @@ class Population:
     @property
     def occupied(self) -> np.ndarray:
         return self.numbers >= 0
+
+    @property
+    def values(self) -> np.ndarray:
+        """Each incumbent's first objective value (NaN where the slot is empty)."""
+        return np.array([np.nan if e is None else e.value for e in self.incumbents])
+
+    @property
+    def violations(self) -> np.ndarray:
+        """Each incumbent's constraint violation (0 where the slot is empty)."""
+        return np.array([0.0 if e is None else e.violation for e in self.incumbents])
 
     @property
     def leader(self) -> int | None:

@@ -161,7 +161,7 @@ def _difference(
 class WhaleMoves:
     """(W1)-(W6): the default variant's shift-invariant whale moves."""
 
-    kinds = ("search", "encircle", "spiral")
+    kinds: tuple[str, ...] = ("search", "encircle", "spiral")
 
     def __call__(self, pop: Population, i: int, config: Config, rng: np.random.Generator) -> Step:
         d = config.dim
@@ -190,7 +190,7 @@ class WhaleMoves:
 class CanonicalWhaleMoves:
     """(W7)-(W9): Mirjalili & Lewis (2016) exactly, in the problem's own coordinates."""
 
-    kinds = ("search", "encircle", "spiral")
+    kinds: tuple[str, ...] = ("search", "encircle", "spiral")
 
     def __call__(self, pop: Population, i: int, config: Config, rng: np.random.Generator) -> Step:
         lo = np.zeros(config.dim) if config.native_lower is None else np.asarray(config.native_lower)
@@ -226,7 +226,7 @@ class CanonicalWhaleMoves:
 class GaussianMoves:
     """(A1): a Gaussian around the leader with the whale's schedule and scale."""
 
-    kinds = ("gaussian",)
+    kinds: tuple[str, ...] = ("gaussian",)
 
     def __call__(self, pop: Population, i: int, config: Config, rng: np.random.Generator) -> Step:
         a, _ = coefficients(pop.generation, config.cycle_generations)
@@ -242,7 +242,7 @@ class GaussianMoves:
 class DifferentialMoves:
     """(A2): DE/current-to-best/1 with binomial crossover."""
 
-    kinds = ("de",)
+    kinds: tuple[str, ...] = ("de",)
     weight = 0.5
     crossover = 0.9
 
@@ -268,7 +268,7 @@ class DifferentialMoves:
 class UniformMoves:
     """(A3): uniform random candidates (everything is left to the screen)."""
 
-    kinds = ("uniform",)
+    kinds: tuple[str, ...] = ("uniform",)
 
     def __call__(self, pop: Population, i: int, config: Config, rng: np.random.Generator) -> Step:
         return Step(rng.random(config.dim), "uniform", Frame.AXES)

@@ -42,8 +42,6 @@ class Variant:
     sits_where_evaluated: bool = True
     #: on a discrete space, configurations already tried are not proposed again
     avoids_tried: bool = True
-    #: the elite's eigenbasis is computed for the moves (their ``eigen_probability`` draw)
-    uses_eigenbasis: bool = True
 
 
 #: Move strategies of the default machinery, by name (``WhaleSampler(moves=...)``).
@@ -63,7 +61,6 @@ CANONICAL = Variant(
     screens=False,
     sits_where_evaluated=False,
     avoids_tried=False,
-    uses_eigenbasis=False,
 )
 VARIANTS = ("default", "canonical")
 

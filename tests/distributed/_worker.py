@@ -18,7 +18,7 @@ import optuna
 
 from optuna_whale import WhaleSampler
 from optuna_whale._testing import make_storage
-from optuna_whale.woa import Population
+from optuna_whale.core import Population
 
 
 def expected_state(number: int) -> optuna.trial.TrialState:

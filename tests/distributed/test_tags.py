@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
 from optuna_whale.space import UnitCubeSpace
-from optuna_whale.storage import read_tag
+from optuna_whale.storage_layout import read_tag
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -45,13 +45,13 @@ def _assert_tags_match_params(study: optuna.Study) -> int:
         assert tag.space == space.key
         tagged += 1
         # decoding the recorded position gives back the evaluated parameters (floats to 1e-12)
-        decoded = space.decode(np.array(tag.x))
-        assert decoded.keys() == t.params.keys(), (t.number, tag.x, t.params)
+        decoded = space.decode(np.array(tag.proposal.x))
+        assert decoded.keys() == t.params.keys(), (t.number, tag.proposal.x, t.params)
         for name, value in t.params.items():
             if isinstance(value, float):
-                assert decoded[name] == pytest.approx(value, rel=1e-12), (t.number, name, tag.x)
+                assert decoded[name] == pytest.approx(value, rel=1e-12), (t.number, name, tag.proposal.x)
             else:
-                assert decoded[name] == value, (t.number, name, tag.x)
+                assert decoded[name] == value, (t.number, name, tag.proposal.x)
     return tagged
 
 

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from optuna_whale import WhaleSampler
 from optuna_whale._testing import KINDS, cleanup, make_storage, server_reachable, server_url
-from optuna_whale.storage import read_tag, tag_size
+from optuna_whale.storage_layout import read_tag, tag_size
 
 from ._worker import expected_state, population_view
 
@@ -82,7 +82,7 @@ def _certain_sharers(trials: list[optuna.trial.FrozenTrial], times: dict[int, li
             if u.number != t.number
             and u.number in times
             and (other := tags[u.number]) is not None
-            and (other.cycle, other.slot) == (tag.cycle, tag.slot)
+            and (other.proposal.cycle, other.proposal.slot) == (tag.proposal.cycle, tag.proposal.slot)
             and times[u.number][1] < t0
             and times[u.number][2] > t1
         )
@@ -229,9 +229,9 @@ def test_restart_continues_the_same_cycle(place: tuple[str, str, str]) -> None:
     assert len(new) == 6
     for t in new:
         tag = read_tag(t)
-        assert tag is not None and tag.cycle == before.cycle
-        assert tag.move in ("search", "encircle", "spiral")  # no fresh initial design
-        assert tag.generation >= round(before.generation, 4) - 1e-9  # the tag keeps 4 decimals
+        assert tag is not None and tag.proposal.cycle == before.cycle
+        assert tag.proposal.move in ("search", "encircle", "spiral")  # no fresh initial design
+        assert tag.proposal.generation >= round(before.generation, 4) - 1e-9  # the tag keeps 4 decimals
 
 
 def test_n_jobs_8_threads_on_postgres() -> None:
@@ -267,7 +267,7 @@ def test_attrs_per_trial_are_small_and_bounded() -> None:
         study = optuna.create_study(sampler=WhaleSampler(seed=0))
         study.optimize(lambda t, d=dim: sum(t.suggest_float(f"x{i}", 0, 1) for i in range(d)), n_trials=300)
         tags = [read_tag(t) for t in study.trials]
-        moves = [tag for tag in tags if tag is not None and tag.move not in ("init", "restart")]
+        moves = [tag for tag in tags if tag is not None and tag.proposal.move not in ("init", "restart")]
         per_trial = [tag_size(tag) for tag in moves]
         sizes[dim] = Counter(per_trial)
         early, late = sum(per_trial[:20]) / 20, sum(per_trial[-20:]) / 20

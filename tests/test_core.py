@@ -1,23 +1,33 @@
-"""The numpy WOA core: equations, fold, schedule (no Optuna)."""
+"""The numpy whale core: equations, fold, schedule, moves, screen (no Optuna)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from optuna_whale.woa import (
+from optuna_whale.core import (
+    Config,
     Evaluation,
     Population,
-    PopulationBuilder,
+    PopulationFold,
+    Proposal,
     WhaleOptimizer,
-    WOAConfig,
+)
+from optuna_whale.core.moves import reflect
+from optuna_whale.core.propose import propose
+from optuna_whale.core.schedule import (
     cycle_is_done,
     default_cycle_generations,
     default_population_size,
     latin_hypercube,
-    propose,
-    reflect,
 )
+from optuna_whale.core.screen import rank_surrogate
+
+
+def E(number: int, slot: int, cycle: int, x: np.ndarray, values: tuple[float, ...], violation: float = 0.0) -> Evaluation:
+    """An evaluation of ``(cycle, slot)`` at ``x``."""
+    return Evaluation(number, Proposal(np.asarray(x, dtype=float), slot, cycle, "init"), values, violation)
+
 
 
 def test_reflect_folds_back_into_cube() -> None:
@@ -43,12 +53,12 @@ def test_defaults() -> None:
 
 def test_population_counts_parameters_not_one_hot_coordinates() -> None:
     # six 5-way categoricals: a 30-dimensional cube, but six decisions
-    cfg = WOAConfig.create(30, n_params=6)
+    cfg = Config.for_cube(30, n_params=6)
     assert cfg.dim == 30
     assert cfg.population_size == default_population_size(6) == 16
     assert cfg.cycle_generations == default_cycle_generations(6, 16)
-    assert WOAConfig.create(30).population_size == default_population_size(30) == 60
-    assert WOAConfig.create(4, n_params=9).population_size == default_population_size(4)  # capped at dim
+    assert Config.for_cube(30).population_size == default_population_size(30) == 60
+    assert Config.for_cube(4, n_params=9).population_size == default_population_size(4)  # capped at dim
 
 
 @pytest.mark.parametrize(
@@ -63,7 +73,7 @@ def test_population_counts_parameters_not_one_hot_coordinates() -> None:
 )
 def test_config_validation(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        WOAConfig.create(3, **kwargs)
+        Config.for_cube(3, **kwargs)
 
 
 def _evaluations(n: int, dim: int, size: int, seed: int) -> list[Evaluation]:
@@ -72,17 +82,17 @@ def _evaluations(n: int, dim: int, size: int, seed: int) -> list[Evaluation]:
     for number in range(n):
         x = rng.random(dim)
         value = float(np.round(((x - 0.3) ** 2).sum(), 1))  # rounded: creates ties
-        out.append(Evaluation(number, number % size, 0, x, (value,)))
+        out.append(E(number, number % size, 0, x, (value,)))
     return out
 
 
 @pytest.mark.parametrize("variant", ["default", "canonical"])
 def test_fold_is_order_independent(variant: str) -> None:
-    cfg = WOAConfig.create(3, population_size=5, variant=variant)
+    cfg = Config.for_cube(3, population_size=5, variant=variant)
     evs = _evaluations(60, 3, 5, seed=1)
     snaps = []
     for perm_seed in range(4):
-        builder = PopulationBuilder(cfg)
+        builder = PopulationFold(cfg)
         for i in np.random.default_rng(perm_seed).permutation(len(evs)):
             builder.add(evs[i])
         snaps.append(builder.snapshot(0))
@@ -94,26 +104,26 @@ def test_fold_is_order_independent(variant: str) -> None:
 
 
 def test_greedy_replacement_keeps_best_and_prefers_newer_on_ties() -> None:
-    cfg = WOAConfig.create(2, population_size=2)
-    b = PopulationBuilder(cfg)
-    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), (5.0,)))
-    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), (7.0,)))  # worse: the whale does not move
+    cfg = Config.for_cube(2, population_size=2)
+    b = PopulationFold(cfg)
+    b.add(E(0, 0, 0, np.array([0.1, 0.1]), (5.0,)))
+    b.add(E(2, 0, 0, np.array([0.2, 0.2]), (7.0,)))  # worse: the whale does not move
     assert b.snapshot(0).numbers[0] == 0
-    b.add(Evaluation(4, 0, 0, np.array([0.3, 0.3]), (5.0,)))  # as good: the whale moves
+    b.add(E(4, 0, 0, np.array([0.3, 0.3]), (5.0,)))  # as good: the whale moves
     assert b.snapshot(0).numbers[0] == 4
 
 
 def test_canonical_always_overwrites() -> None:
-    cfg = WOAConfig.create(2, population_size=2, variant="canonical")
-    b = PopulationBuilder(cfg)
-    b.add(Evaluation(0, 0, 0, np.array([0.1, 0.1]), (1.0,)))
-    b.add(Evaluation(2, 0, 0, np.array([0.2, 0.2]), (9.0,)))
+    cfg = Config.for_cube(2, population_size=2, variant="canonical")
+    b = PopulationFold(cfg)
+    b.add(E(0, 0, 0, np.array([0.1, 0.1]), (1.0,)))
+    b.add(E(2, 0, 0, np.array([0.2, 0.2]), (9.0,)))
     assert b.snapshot(0).numbers[0] == 2
 
 
 def test_failures_free_slots_and_count_attempts() -> None:
-    cfg = WOAConfig.create(2, population_size=3)
-    b = PopulationBuilder(cfg)
+    cfg = Config.for_cube(2, population_size=3)
+    b = PopulationFold(cfg)
     b.add_failure(0, 1)
     pop = b.snapshot(0, running=[(0, 2)])
     assert pop.attempts.tolist() == [0, 1, 1]
@@ -125,8 +135,8 @@ def test_failures_free_slots_and_count_attempts() -> None:
 
 
 def test_restart_carries_best_into_slot_zero() -> None:
-    cfg = WOAConfig.create(2, population_size=3, cycle_generations=2)
-    b = PopulationBuilder(cfg)
+    cfg = Config.for_cube(2, population_size=3, cycle_generations=2)
+    b = PopulationFold(cfg)
     for ev in _evaluations(6, 2, 3, seed=0):
         b.add(ev)
     pop0 = b.snapshot(0)
@@ -141,14 +151,14 @@ def test_restart_carries_best_into_slot_zero() -> None:
 
 
 def test_population_growth_ipop() -> None:
-    cfg = WOAConfig.create(2, population_size=4, population_growth=2.0)
+    cfg = Config.for_cube(2, population_size=4, population_growth=2.0)
     assert [cfg.cycle_size(c) for c in range(5)] == [4, 8, 16, 32, 32]
 
 
 @pytest.mark.parametrize("variant", ["default", "canonical"])
 def test_moves_stay_in_cube_and_cover_all_move_kinds(variant: str) -> None:
-    cfg = WOAConfig.create(4, population_size=6, variant=variant, cycle_generations=50)
-    b = PopulationBuilder(cfg)
+    cfg = Config.for_cube(4, population_size=6, variant=variant, cycle_generations=50)
+    b = PopulationFold(cfg)
     for ev in _evaluations(6, 4, 6, seed=2):
         b.add(ev)
     pop = b.snapshot(0)
@@ -164,10 +174,10 @@ def test_moves_stay_in_cube_and_cover_all_move_kinds(variant: str) -> None:
 
 def test_leader_move_is_not_a_duplicate() -> None:
     """The leader's own slot still moves (a partner stands in for the zero difference)."""
-    cfg = WOAConfig.create(3, population_size=2)
-    b = PopulationBuilder(cfg)
-    b.add(Evaluation(0, 0, 0, np.array([0.5, 0.5, 0.5]), (0.0,)))
-    b.add(Evaluation(1, 1, 0, np.array([0.9, 0.1, 0.4]), (1.0,)))
+    cfg = Config.for_cube(3, population_size=2)
+    b = PopulationFold(cfg)
+    b.add(E(0, 0, 0, np.array([0.5, 0.5, 0.5]), (0.0,)))
+    b.add(E(1, 1, 0, np.array([0.9, 0.1, 0.4]), (1.0,)))
     pop = b.snapshot(0, running=[(0, 1)])
     prop = propose(pop, cfg, np.random.default_rng(0), design_seed=0)
     assert prop.slot == 0
@@ -176,13 +186,13 @@ def test_leader_move_is_not_a_duplicate() -> None:
 
 def test_default_moves_are_shift_invariant() -> None:
     """Shifting every position shifts the proposal by the same amount (away from the faces)."""
-    cfg = WOAConfig.create(3, population_size=4, eigen_probability=0.0)
-    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
-    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
+    cfg = Config.for_cube(3, population_size=4, eigen_probability=0.0)
+    evs = [E(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
+    shifted = [E(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
     for s in range(20):
         props = []
         for group in (evs, shifted):
-            b = PopulationBuilder(cfg)
+            b = PopulationFold(cfg)
             for e in group:
                 b.add(e)
             props.append(propose(b.snapshot(0), cfg, np.random.default_rng(s), design_seed=0))
@@ -190,14 +200,14 @@ def test_default_moves_are_shift_invariant() -> None:
 
 
 def test_canonical_moves_are_not_shift_invariant() -> None:
-    cfg = WOAConfig.create(3, population_size=4, variant="canonical")
-    evs = [Evaluation(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
-    shifted = [Evaluation(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
+    cfg = Config.for_cube(3, population_size=4, variant="canonical")
+    evs = [E(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
+    shifted = [E(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
     diffs = []
     for s in range(20):
         props = []
         for group in (evs, shifted):
-            b = PopulationBuilder(cfg)
+            b = PopulationFold(cfg)
             for e in group:
                 b.add(e)
             props.append(propose(b.snapshot(0), cfg, np.random.default_rng(s), design_seed=0))
@@ -234,10 +244,10 @@ def test_optimizer_accepts_out_of_order_tells_and_lost_asks() -> None:
 
 def test_failed_start_respawns_from_an_occupied_whale() -> None:
     """A slot whose start failed (or was pruned) re-enters by a move, not another blind point."""
-    cfg = WOAConfig.create(2, population_size=3)
-    b = PopulationBuilder(cfg)
-    b.add(Evaluation(0, 0, 0, np.array([0.2, 0.2]), (1.0,)))
-    b.add(Evaluation(1, 1, 0, np.array([0.6, 0.4]), (2.0,)))
+    cfg = Config.for_cube(2, population_size=3)
+    b = PopulationFold(cfg)
+    b.add(E(0, 0, 0, np.array([0.2, 0.2]), (1.0,)))
+    b.add(E(1, 1, 0, np.array([0.6, 0.4]), (2.0,)))
     b.add_failure(0, 2)
     pop = b.snapshot(0)
     for seed in range(20):
@@ -251,7 +261,6 @@ def test_failed_start_respawns_from_an_occupied_whale() -> None:
 
 
 def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
-    from optuna_whale.woa import _surrogate
 
     rng = np.random.default_rng(0)
     q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
@@ -263,46 +272,46 @@ def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
 
     pts = rng.random((60, 4))
     history = pts[np.argsort(f(pts))]  # best first, as the population keeps them
-    model = _surrogate(history)
+    model = rank_surrogate(history)
     assert model is not None
     test = rng.random((200, 4))
     from scipy.stats import spearmanr
 
     assert spearmanr(model(test), f(test)).statistic > 0.9
-    assert _surrogate(history[:5]) is None  # fewer than d + 3 points: no model
+    assert rank_surrogate(history[:5]) is None  # fewer than d + 3 points: no model
 
 
 def test_screening_is_used_only_without_constraints() -> None:
-    cfg = WOAConfig.create(3, population_size=6)
+    cfg = Config.for_cube(3, population_size=6)
     assert cfg.screen_candidates == 4
-    builder = PopulationBuilder(cfg)
+    builder = PopulationFold(cfg)
     rng = np.random.default_rng(1)
     for k in range(30):
-        builder.add(Evaluation(k, k % 6, 0, rng.random(3), (float(rng.random()),)))
-    history = builder.snapshot(0).history
+        builder.add(E(k, k % 6, 0, rng.random(3), (float(rng.random()),)))
+    history = builder.snapshot(0).ranked
     assert history.shape[0] == 20  # 2 x (1 + 3 + 6) quadratic terms, best first
     np.testing.assert_array_equal(history[0], builder.snapshot(0).best.x)  # type: ignore[union-attr]
-    builder.add(Evaluation(30, 0, 0, rng.random(3), (0.0,), violation=1.0))
-    assert builder.snapshot(0).history.shape[0] == 0
-    canonical = PopulationBuilder(WOAConfig.create(3, population_size=6, variant="canonical"))
-    canonical.add(Evaluation(0, 0, 0, rng.random(3), (1.0,)))
-    assert canonical.snapshot(0).history.shape[0] == 0
+    builder.add(E(30, 0, 0, rng.random(3), (0.0,), violation=1.0))
+    assert builder.snapshot(0).ranked.shape[0] == 0
+    canonical = PopulationFold(Config.for_cube(3, population_size=6, variant="canonical"))
+    canonical.add(E(0, 0, 0, rng.random(3), (1.0,)))
+    assert canonical.snapshot(0).ranked.shape[0] == 0
 
 
 def _screening_population() -> Population:
-    cfg = WOAConfig.create(2, population_size=4, screen_candidates=8)
-    builder = PopulationBuilder(cfg)
+    cfg = Config.for_cube(2, population_size=4, screen_candidates=8)
+    builder = PopulationFold(cfg)
     rng = np.random.default_rng(3)
     for k in range(24):
         x = rng.random(2)
-        builder.add(Evaluation(k, k % 4, 0, x, (float(np.sum((x - 0.5) ** 2)),)))
+        builder.add(E(k, k % 4, 0, x, (float(np.sum((x - 0.5) ** 2)),)))
     return builder.snapshot(0)
 
 
 def test_screening_scores_and_proposes_snapped_points() -> None:
     pop = _screening_population()
-    cfg = WOAConfig.create(2, population_size=4, screen_candidates=8)
-    assert pop.history.shape[0] >= 5
+    cfg = Config.for_cube(2, population_size=4, screen_candidates=8)
+    assert pop.ranked.shape[0] >= 5
 
     def snap(x: np.ndarray) -> np.ndarray:  # a 4 x 4 grid: cell centres
         return (np.minimum(np.floor(x * 4), 3) + 0.5) / 4
@@ -314,7 +323,7 @@ def test_screening_scores_and_proposes_snapped_points() -> None:
 
 def test_screening_drops_rejected_candidates_unless_all_are() -> None:
     pop = _screening_population()
-    cfg = WOAConfig.create(2, population_size=4, screen_candidates=8)
+    cfg = Config.for_cube(2, population_size=4, screen_candidates=8)
     for seed in range(20):
         plain = propose(pop, cfg, np.random.default_rng(seed), design_seed=0)
         # reject exactly the candidate that screening would pick: another one is proposed
