@@ -87,8 +87,8 @@ def _userinfo(url: str) -> tuple[str, str, str | None, str] | None:
     of ``@ : / ? # [`` is wholly inside it (over-masking a malformed URL, never leaking).
     None for text without ``scheme://...@``."""
     match = _SCHEME.match(url)
-    if match is None:
-        return None
+    if match is None or match.group(1).lower().startswith("sqlite"):
+        return None  # not a URL, or a SQLite file (a path, never a user or password)
     rest = url[match.end():]
     at = rest.rfind("@")
     if at < 0:
@@ -96,6 +96,35 @@ def _userinfo(url: str) -> tuple[str, str, str | None, str] | None:
     info, tail = rest[:at], rest[at + 1:]
     user, colon, password = info.partition(":")
     return match.group(0), user, password if colon else None, tail
+
+
+def _password_as_read(url: str) -> str | None:
+    """The password as the library that opens ``url`` reads it (percent-decoded): SQLAlchemy's
+    ``make_url`` for RDB URLs, ``urllib`` (as redis-py does) for ``redis://``; "" if it cannot
+    read one."""
+    if url.lower().startswith(("redis", "rediss", "unix")):
+        try:
+            password = urllib.parse.urlsplit(url).password
+        except ValueError:
+            return ""
+        return None if password is None else urllib.parse.unquote(password)
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password  # type: ignore[return-value]
+    except Exception:
+        return ""
+
+
+def password_is_ambiguous(url: str) -> bool:
+    """Does ``url`` hold a password that the library opening it reads differently from the
+    text between the userinfo's first ``:`` and its last ``@`` (a raw ``@``, or for redis a raw
+    ``/ ? # [``: such characters must be percent-encoded)? Such a URL is refused by
+    :func:`open_storage`, so no driver error can echo a piece of the password."""
+    parts = _userinfo(url)
+    if parts is None or parts[2] is None:
+        return False
+    return _password_as_read(url) != urllib.parse.unquote(parts[2])
 
 
 def redact_url(url: str) -> str:
@@ -112,17 +141,14 @@ def redact_url(url: str) -> str:
         return url
     scheme, user, password, tail = parts
     masked = url if password is None else f"{scheme}{user}:***@{tail}"
-    if scheme.lower().startswith(("redis", "rediss", "unix")):
+    if password is None or scheme.lower().startswith(("redis", "rediss", "unix")) or password_is_ambiguous(url):
         return masked
     try:
         from sqlalchemy.engine import make_url
 
-        parsed = make_url(url)
-        if password is not None and parsed.password == urllib.parse.unquote(password):
-            return parsed.render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy reads: the conservative masking
-        pass
-    return masked
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # pragma: no cover - make_url read it in password_is_ambiguous
+        return masked
 
 
 def redact_text(text: str, url: str) -> str:
@@ -169,13 +195,19 @@ def open_storage(url: str, connect_timeout: float | None = None) -> optuna.stora
 
     ``sqlite:`` files get ``journal_mode=WAL`` and ``synchronous=NORMAL`` (measured here: half
     the time per trial of the defaults, and concurrent readers); ``redis://`` and ``rediss://``
-    URLs open ``JournalStorage(JournalRedisBackend(url))`` (Optuna's RedisStorage is gone);
+    URLs open a ``JournalStorage`` on ``JournalRedisBackend(url)``'s logs (Optuna's RedisStorage is
+gone; its snapshots, which Optuna unpickles, are neither read nor written);
     other URLs an ``RDBStorage`` through :func:`storage_url`, with ``connect_timeout`` seconds
     for PostgreSQL and MySQL when given (an unreachable host fails fast)."""
+    if password_is_ambiguous(url):
+        raise ValueError(
+            "the password in the storage URL must be percent-encoded (write @ as %40, / as %2F, ? as %3F, "
+            "# as %23, [ as %5B, % as %25): as written, the URL's parser reads a different password and host"
+        )
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from optuna.storages.journal import JournalRedisBackend, JournalStorage
+        from optuna.storages.journal import JournalStorage
 
-        return JournalStorage(JournalRedisBackend(url))
+        return JournalStorage(_RedisJournal(url))
     if not url.startswith("sqlite"):
         kwargs: dict[str, Any] = {}
         if connect_timeout is not None and url.startswith(("postgresql", "mysql")):
@@ -194,6 +226,26 @@ def open_storage(url: str, connect_timeout: float | None = None) -> optuna.stora
 
     storage.engine.dispose()  # reconnect with the pragmas
     return storage
+
+
+class _RedisJournal(optuna.storages.journal.BaseJournalBackend):
+    """``JournalRedisBackend(url)``'s JSON logs (same keys, so optuna-dashboard reads the same
+    studies) without its snapshots: Optuna's JournalStorage unpickles a snapshot read from
+    Redis, and nothing read back from a storage is unpickled here (the studies are replayed
+    from the logs)."""
+
+    def __init__(self, url: str) -> None:
+        from optuna.storages.journal import JournalRedisBackend
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._logs = JournalRedisBackend(url)
+
+    def read_logs(self, log_number_from: int) -> Any:
+        return self._logs.read_logs(log_number_from)
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        self._logs.append_logs(logs)
 
 
 def release_storage(storage: optuna.storages.BaseStorage | str) -> None:
