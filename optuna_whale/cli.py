@@ -304,15 +304,15 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         parser.error(f"--out: cannot create {args.out}: {exc.strerror or exc}")
+    try:  # refuse a planted link before hours of runs, not after
+        _check_targets(args.out, list(REPORT_FILES))
+    except OutputError as exc:
+        parser.error(str(exc))
     if args.storage is None:
         if (args.out / "studies.db").is_symlink():
             parser.error(f"--out: {args.out / 'studies.db'} is a symbolic link; remove it (the studies are never "
                          "written through a link)")
         _check_storage_flag(parser, storage)
-    try:  # refuse a planted link before hours of runs, not after
-        _check_targets(args.out, list(REPORT_FILES))
-    except OutputError as exc:
-        parser.error(str(exc))
 
     _quiet_torch_logs()
     from optuna_whale.bench import compression as _compression  # noqa: F401  (registers the suite)
