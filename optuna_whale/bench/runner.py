@@ -111,7 +111,7 @@ def _password_as_read(url: str) -> str | None:
     try:
         from sqlalchemy.engine import make_url
 
-        return make_url(url).password  # type: ignore[return-value]
+        return make_url(url).password
     except Exception:
         return ""
 
