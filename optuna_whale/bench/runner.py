@@ -577,7 +577,9 @@ def run_all(
     On Ctrl-C (KeyboardInterrupt in this process) or any error, runs that have not started are
     dropped and the worker processes are stopped at once (SIGTERM: their running trial ends as
     FAIL, their run's times are saved); finished runs stay in the storage, and calling again
-    with the same specs resumes, as with ``jobs=1``. The exception is re-raised.
+    with the same specs resumes, as with ``jobs=1``. The exception is re-raised. The workers
+    are ``multiprocessing.Pool`` processes (daemonic: an objective cannot start processes of
+    its own there; run such a suite with ``jobs=1``).
     """
     import multiprocessing
 
