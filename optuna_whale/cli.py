@@ -309,9 +309,10 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except OutputError as exc:
         parser.error(str(exc))
     if args.storage is None:
-        if (args.out / "studies.db").is_symlink():
-            parser.error(f"--out: {args.out / 'studies.db'} is a symbolic link; remove it (the studies are never "
-                         "written through a link)")
+        for name in ("studies.db", "studies.db-wal", "studies.db-shm", "studies.db-journal"):
+            if (args.out / name).is_symlink():
+                parser.error(f"--out: {args.out / name} is a symbolic link; remove it (the studies are never "
+                             "written through a link)")
         _check_storage_flag(parser, storage)
 
     _quiet_torch_logs()

@@ -174,7 +174,7 @@ def test_compare_on_a_sqlite_path_with_url_characters(tmp_path: Path, capfd: pyt
     assert optuna.get_all_study_names(f"sqlite:///{db}") == ["bbob-f01-d02-i01|random|seed0"]
 
 
-@pytest.mark.parametrize("name", ["report.md", "summary.json", "runs.jsonl", "studies.db"])
+@pytest.mark.parametrize("name", ["report.md", "summary.json", "runs.jsonl", "studies.db", "studies.db-wal"])
 def test_compare_refuses_a_planted_symlink_before_running(
     name: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
