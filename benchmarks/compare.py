@@ -32,7 +32,7 @@ from optuna_whale.bench import compression as _compression  # noqa: F401  (regis
 from optuna_whale.bench import report
 from optuna_whale.bench.problems import SUITES, all_suites, make_specs, parse_range
 from optuna_whale.bench.runner import RunSpec, close_storage, finished_records, redact_url, run_all
-from optuna_whale.bench.samplers import ABLATION, GP_MAX_TRIALS, SAMPLERS, runs_at
+from optuna_whale.bench.samplers import ABLATION, GP_MAX_TRIALS, NAMES, SAMPLERS, runs_at
 
 PRESETS = {
     # <= 10 minutes on 2 cores, every sampler compared
@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
     samplers = [s for s in args.samplers.split(",") if s]
-    unknown = [s for s in samplers if s not in SAMPLERS + ABLATION]
+    unknown = [s for s in samplers if s not in NAMES]
     if unknown:
-        parser.error(f"--samplers: unknown {unknown}; choose from {','.join(SAMPLERS + ABLATION)}")
+        parser.error(f"--samplers: unknown {unknown}; choose from {','.join(NAMES)}")
     for name in ("seeds", "jobs", "budget_per_dim", "hpo_trials"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")

@@ -39,10 +39,17 @@ def server_reachable(kind: str, timeout: float = 2.0) -> bool:
     """Can a TCP connection be opened to the server of ``kind``? (Journal files need none.)"""
     if kind == "journal-file":
         return True
-    parts = urlsplit(server_url(kind))
+    url = server_url(kind)
+    # host and port after the userinfo's last "@": a password with URL characters cannot confuse it
+    rest = url.split("://", 1)[-1]
     default_port = {"postgres": 5432, "mysql": 3306, "journal-redis": 6379}[kind]
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout):
+        parts = urlsplit("tcp://" + rest[rest.rfind("@") + 1:])
+        address = (parts.hostname or "127.0.0.1", parts.port or default_port)
+    except ValueError:
+        return False
+    try:
+        with socket.create_connection(address, timeout):
             return True
     except OSError:
         return False

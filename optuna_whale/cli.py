@@ -21,12 +21,12 @@ import shlex
 import sys
 import textwrap
 import time
-import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from optuna_whale.bench.samplers import SAMPLERS
+from optuna_whale.bench.samplers import DESCRIPTIONS, NAMES
 
 if TYPE_CHECKING:
     from optuna_whale.bench.problems import ProblemSpec
@@ -85,45 +85,31 @@ def check_storage(url: str) -> str | None:
     one-line reason without the URL's password."""
     import optuna
 
-    from optuna_whale.bench.runner import _release, open_storage
+    from optuna_whale.bench.runner import open_storage, release_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        if url.startswith("sqlite"):
-            storage = open_storage(url)
-        elif url.startswith(("postgresql", "mysql")):
-            # fail within seconds on an unreachable host instead of the driver's long default
-            storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"connect_timeout": 10}})
-        else:
-            storage = optuna.storages.get_storage(url)
-        if isinstance(storage, str):  # pragma: no cover - open_storage returns objects for sqlite
-            storage = optuna.storages.get_storage(storage)
+        # fail within seconds on an unreachable host instead of the driver's long default
+        storage = open_storage(url, connect_timeout=10)
         storage.get_all_studies()
-        _release(storage)
+        release_storage(storage)
     except Exception as exc:  # any driver's error: reported in one line
         reason = _one_line(exc, url)
         cause = exc.__cause__
         if isinstance(cause, ModuleNotFoundError):
             reason += f" ({cause})"
-            if cause.name == "psycopg" and url.startswith("postgresql:"):
-                # SQLAlchemy >= 2.1 maps postgresql:// to psycopg 3
-                reason += "; with psycopg2 installed, write postgresql+psycopg2://..."
         return reason
     return None
 
 
 def _one_line(exc: BaseException, url: str) -> str:
     """The first meaningful line of an exception, any password of ``url`` masked."""
+    from optuna_whale.bench.runner import redact_text
+
     text = str(exc).strip() or type(exc).__name__
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), text)
     line = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", line)
-    try:
-        password = urllib.parse.urlsplit(url).password
-    except ValueError:
-        password = None
-    if password:
-        line = line.replace(password, "***").replace(urllib.parse.quote(password), "***")
-    return line[:300]
+    return redact_text(line, url)[:300]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -174,9 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--task", default="digits", metavar="TASK",
                          help=f"what to optimise: {TASK_CHOICES} (default digits)")
     cmd.add_argument("--samplers", default=",".join(DEFAULT_SAMPLERS), metavar="NAMES",
-                         help=f"comma separated, from {','.join(SAMPLERS)} (default {','.join(DEFAULT_SAMPLERS)}); "
-                              "whale = WhaleSampler(), canonical = WhaleSampler(variant='canonical'), the others "
-                              "Optuna's samplers with their defaults")
+                         help=f"comma separated, from {','.join(NAMES)} (default {','.join(DEFAULT_SAMPLERS)}): "
+                              + "; ".join(f"{k} = {v}" for k, v in DESCRIPTIONS.items())
+                              + " (Optuna's samplers with their defaults)")
     cmd.add_argument("--trials", type=int, default=None, metavar="N",
                          help="trials per run, >= 1 (default: the task's, 100 for digits)")
     cmd.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, metavar="N",
@@ -186,8 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--out", type=Path, default=Path("optuna-whale-compare"), metavar="DIR",
                          help="report folder, created if missing (default ./optuna-whale-compare)")
     cmd.add_argument("--storage", default=None, metavar="URL",
-                         help="Optuna storage URL, e.g. postgresql://user:password@host/db (default: "
-                              "sqlite:///DIR/studies.db in --out); one study per run, named <problem>|<sampler>|seed<N>")
+                         help="Optuna storage URL, e.g. postgresql://user:password@host/db, "
+                              "mysql+pymysql://user:password@host/db or redis://host:6379 (a journal storage) "
+                              "(default: sqlite:///DIR/studies.db in --out); one study per run, named "
+                              "<problem>|<sampler>|seed<N>; the password is never printed or written")
     cmd.add_argument("--jobs", type=int, default=1, metavar="N",
                          help="runs in parallel processes, >= 1 (default 1; 2 halves the time on 2 idle cores)")
     cmd.add_argument("--no-progress", action="store_true", help="hide the progress bar (one tick per finished run)")
@@ -201,9 +189,60 @@ def _quiet_torch_logs() -> None:
 
 
 def _dashboard_command(storage: str) -> str:
+    """The optuna-dashboard command for ``storage`` (the URL that opens it, password masked)."""
+    from optuna_whale.bench.runner import redact_url, storage_url
+
+    return f"optuna-dashboard {shlex.quote(redact_url(storage_url(storage)))}"
+
+
+def _command_line(argv: list[str], storage: str | None) -> str:
+    """The command as typed, for report.md, with the ``--storage`` URL's password masked (in
+    any spelling: ``--storage URL``, ``--storage=URL``, an abbreviated flag)."""
     from optuna_whale.bench.runner import redact_url
 
-    return f"optuna-dashboard {shlex.quote(redact_url(storage))}"
+    if storage:
+        argv = [a.replace(storage, redact_url(storage)) for a in argv]
+    return " ".join([PROG, *(shlex.quote(a) for a in argv)])
+
+
+class OutputError(Exception):
+    """A report file cannot be written safely (e.g. a symbolic link at its path)."""
+
+
+#: every file the report writes into --out (the SQLite file aside)
+REPORT_FILES = ("report.md", "best-so-far.png", "pareto.png", "runs.jsonl", "results.csv", "summary.json")
+
+
+def _check_targets(out: Path, names: list[str]) -> None:
+    for name in names:
+        target = out / name
+        if target.is_symlink():
+            raise OutputError(f"--out: {target} is a symbolic link; remove it (report files are never written "
+                              "through a link)")
+        if target.exists() and not target.is_file():
+            raise OutputError(f"--out: {target} exists and is not a regular file; remove it")
+
+
+def write_report_safely(out: Path, write: Callable[[Path], Any]) -> Any:
+    """Call ``write(folder)`` on a fresh private folder inside ``out``, then move each file it
+    wrote into ``out`` with ``os.replace`` (atomic; it replaces a directory entry and never
+    writes through a symbolic link). A symbolic link or a non-file already at one of the
+    targets is refused with :class:`OutputError` before anything is moved. Returns what
+    ``write`` returns."""
+    import os
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out))
+    try:
+        result = write(staging)
+        names = sorted(p.name for p in staging.iterdir())
+        _check_targets(out, names)
+        for name in names:
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
 
 
 def _about(task: Task, samplers: list[str], seeds: list[int], trials: int, storage: str, records: list[dict[str, Any]]) -> list[str]:
@@ -244,9 +283,9 @@ def _check_storage_flag(parser: argparse.ArgumentParser, storage: str) -> None:
 def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """The ``compare`` command (arguments already parsed)."""
     samplers = [s.strip() for s in args.samplers.split(",") if s.strip()]
-    unknown = [s for s in samplers if s not in SAMPLERS]
+    unknown = [s for s in samplers if s not in NAMES]
     if unknown or not samplers:
-        parser.error(f"--samplers: unknown {', '.join(unknown) or '(empty)'}; choose from {','.join(SAMPLERS)}")
+        parser.error(f"--samplers: unknown {', '.join(unknown) or '(empty)'}; choose from {','.join(NAMES)}")
     if len(set(samplers)) != len(samplers):
         parser.error(f"--samplers: {args.samplers!r} names a sampler twice")
     try:
@@ -265,13 +304,21 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         parser.error(f"--out: cannot create {args.out}: {exc.strerror or exc}")
+    try:  # refuse a planted link before hours of runs, not after
+        _check_targets(args.out, list(REPORT_FILES))
+    except OutputError as exc:
+        parser.error(str(exc))
     if args.storage is None:
+        for name in ("studies.db", "studies.db-wal", "studies.db-shm", "studies.db-journal"):
+            if (args.out / name).is_symlink():
+                parser.error(f"--out: {args.out / name} is a symbolic link; remove it (the studies are never "
+                             "written through a link)")
         _check_storage_flag(parser, storage)
 
     _quiet_torch_logs()
     from optuna_whale.bench import compression as _compression  # noqa: F401  (registers the suite)
     from optuna_whale.bench import report
-    from optuna_whale.bench.runner import RunSpec, redact_url, run_all
+    from optuna_whale.bench.runner import RunFailed, RunSpec, redact_text, redact_url, run_all
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     # seed-major: a run stopped early has every sampler for its first seeds
@@ -284,15 +331,25 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         records = run_all(specs, storage, jobs=args.jobs, progress=not args.no_progress, checkpoint=task.checkpoint)
     except KeyboardInterrupt:
         print(f"\ninterrupted: run the same command again to continue (finished runs are kept in {shown})",
-              file=sys.stderr)
+              file=sys.stderr, flush=True)
         return 130
+    except RunFailed as exc:
+        print(f"{PROG} compare: error: {redact_text(str(exc), storage)}; finished runs are kept in {shown}",
+              file=sys.stderr, flush=True)
+        return 1
     wall = time.perf_counter() - t0
     order = {(s, seed): i for i, (s, seed) in enumerate((sp.sampler, sp.seed) for sp in specs)}
     records.sort(key=lambda r: order[(r["sampler"], r["seed"])])
-    command = " ".join([PROG, *(shlex.quote(a) for a in args.argv)])
+    command = _command_line(args.argv, args.storage)
     title = f"optuna-whale compare: {task.name}"
-    rows = report.write_main_job(records, args.out, command, title,
-                                 _about(task, samplers, seeds, trials, storage, records), _dashboard_command(storage))
+    about = _about(task, samplers, seeds, trials, storage, records)
+    try:
+        rows = write_report_safely(args.out, lambda folder: report.write_main_job(
+            records, folder, command, title, about, _dashboard_command(storage)))
+    except (OutputError, OSError) as exc:
+        print(f"{PROG} compare: error: {exc}; the runs are kept in {shown} (rerun to write the report)",
+              file=sys.stderr, flush=True)
+        return 1
     print(f"\n{title}: {len(specs)} runs in {wall:.0f} s")
     print(report.format_table(rows))
     print("(best over all seeds; sampler s and wall s summed over seeds; mean rank 1 = best at every seed)")

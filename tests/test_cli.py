@@ -258,3 +258,35 @@ def _toy_build(spec: Any) -> Any:
         return 1.0 - acc
 
     return Problem(spec, {}, lambda p: 0.0, 0.0, trial_objective=objective)
+
+
+def test_ctrl_c_with_two_jobs_prints_interrupted_at_once_and_the_rerun_completes(tmp_path: Path) -> None:
+    """The real command, SIGINT while 2 worker processes run: "interrupted" within seconds (the
+    queued run does not start), and the same command then finishes every run."""
+    pytest.importorskip("cocoex")
+    import signal
+    import time
+
+    out = tmp_path / "int"
+    args = [sys.executable, "-m", "optuna_whale", "compare", "--task", "bbob:f1:d2", "--trials", "150", "--seeds", "3",
+            "--samplers", "random", "--jobs", "2", "--no-progress", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    assert proc.stdout is not None
+    header = proc.stdout.readline()  # printed just before the workers start
+    assert "3 runs, --jobs 2" in header, header
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    rest, stderr = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 5.0
+    assert proc.returncode == 130 and "interrupted: run the same command again" in stderr, (rest, stderr)
+    assert "Traceback" not in stderr and not (out / "report.md").exists()
+
+    rerun = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    storage = f"sqlite:///{(out / 'studies.db').resolve()}"
+    names = sorted(optuna.get_all_study_names(storage))
+    assert names == [f"bbob-f01-d02-i01|random|seed{k}" for k in range(3)]
+    for name in names:
+        assert len(optuna.load_study(study_name=name, storage=storage).trials) == 150

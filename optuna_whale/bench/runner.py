@@ -3,13 +3,15 @@
 Each run is one Optuna study named ``"{problem}|{sampler}|seed{seed}"`` in the given storage
 (SQLite by default, any Optuna URL), so any run can be opened in optuna-dashboard; the study's
 user attrs name the problem, the sampler and its settings. A run whose study already holds
-``n_trials`` finished trials is never redone; a run that was killed continues where it stopped
-(its stale RUNNING trials are marked FAIL first), or, with ``checkpoint="run"``, restarts (see
-:func:`execute`). The sampler's own time (inside its methods) is
+``n_trials`` COMPLETE or PRUNED trials is never redone (failed trials are retried, not
+counted); a run that was killed continues where it stopped (its stale RUNNING trials are marked
+FAIL first), or, with ``checkpoint="run"``, restarts (see :func:`execute`); its wall and
+sampler seconds add up over the parts. The sampler's own time (inside its methods) is
 recorded per trial in the trial user attr ``sampler_ms`` (the time spent in the sampler since
 the previous trial's objective returned: that trial's ``after_trial``, this trial's
 ``before_trial`` and its sampling) and in total in the study user attr ``sampler_seconds``.
-Storage URLs are only ever shown through :func:`redact_url` (no password in logs or reports).
+Storage URLs are opened by :func:`open_storage` (SQLite, any SQLAlchemy URL, ``redis://`` as a
+journal storage) and only ever shown through :func:`redact_url` (no password in logs or reports).
 
 Studies use ``NopPruner``: the harness compares samplers, and Optuna's default ``MedianPruner``
 would read an objective's reports against the study direction (the compression suite reports
@@ -22,12 +24,15 @@ the compression objective stores as user attrs (``metrics``: accuracy, bytes, MA
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import re
+import signal
 import time
 import urllib.parse
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -73,30 +78,141 @@ class SamplerTimer:
         return timed
 
 
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
+def _userinfo(url: str) -> tuple[str, str, str | None, str] | None:
+    """``(scheme://, user, password, rest after the @)`` read conservatively: the userinfo ends
+    at the *last* ``@`` and the password starts at its first ``:``, so a password holding any
+    of ``@ : / ? # [`` is wholly inside it (over-masking a malformed URL, never leaking).
+    None for text without ``scheme://...@``."""
+    match = _SCHEME.match(url)
+    if match is None or match.group(1).lower().startswith("sqlite"):
+        return None  # not a URL, or a SQLite file (a path, never a user or password)
+    rest = url[match.end():]
+    at = rest.rfind("@")
+    if at < 0:
+        return None
+    info, tail = rest[:at], rest[at + 1:]
+    user, colon, password = info.partition(":")
+    return match.group(0), user, password if colon else None, tail
+
+
+def _password_as_read(url: str) -> str | None:
+    """The password as the library that opens ``url`` reads it (percent-decoded): SQLAlchemy's
+    ``make_url`` for RDB URLs, ``urllib`` (as redis-py does) for ``redis://``; "" if it cannot
+    read one."""
+    if url.lower().startswith(("redis", "rediss", "unix")):
+        try:
+            password = urllib.parse.urlsplit(url).password
+        except ValueError:
+            return ""
+        return None if password is None else urllib.parse.unquote(password)
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:
+        return ""
+
+
+def password_is_ambiguous(url: str) -> bool:
+    """Does ``url`` hold a password that the library opening it reads differently from the
+    text between the userinfo's first ``:`` and its last ``@`` (a raw ``@``, or for redis a raw
+    ``/ ? # [``: such characters must be percent-encoded)? Such a URL is refused by
+    :func:`open_storage`, so no driver error can echo a piece of the password."""
+    parts = _userinfo(url)
+    if parts is None or parts[2] is None:
+        return False
+    return _password_as_read(url) != urllib.parse.unquote(parts[2])
+
+
 def redact_url(url: str) -> str:
-    """``scheme://user:***@host/db`` for a URL with a password; other URLs unchanged."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
+    """``url`` with its password shown as ``***`` (``scheme://user:***@host/...``), for every
+    place a storage URL is written (terminal, logs, reports). Never raises.
+
+    RDB URLs are read by SQLAlchemy's own parser (``make_url``, the one that opens them) and
+    rendered with ``hide_password=True``; when its password and the conservative reading of
+    :func:`_userinfo` disagree (a raw ``@`` in the password), or for other schemes (``redis://``,
+    read by ``urllib`` in redis-py), everything from the first ``:`` of the userinfo to its last
+    ``@`` is masked. Text that is not a URL (a file path) is returned unchanged."""
+    parts = _userinfo(url)
+    if parts is None:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    scheme, user, password, tail = parts
+    masked = url if password is None else f"{scheme}{user}:***@{tail}"
+    if password is None or scheme.lower().startswith(("redis", "rediss", "unix")) or password_is_ambiguous(url):
+        return masked
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # pragma: no cover - make_url read it in password_is_ambiguous
+        return masked
 
 
-def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+def redact_text(text: str, url: str) -> str:
+    """``text`` (e.g. a driver's error message) with every spelling of ``url``'s password
+    (as written, percent-decoded, percent-encoded, as SQLAlchemy reads it) replaced by ``***``."""
+    parts = _userinfo(url)
+    secrets: set[str] = set()
+    if parts is not None and parts[2]:
+        raw = parts[2]
+        secrets |= {raw, urllib.parse.unquote(raw), urllib.parse.quote(raw, safe=""), urllib.parse.quote(raw)}
+        try:
+            from sqlalchemy.engine import make_url
+
+            secrets.add(str(make_url(url).password or ""))
+        except Exception:
+            pass
+    text = text.replace(url, redact_url(url))
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def storage_url(url: str) -> str:
+    """The URL that opens ``url``: ``postgresql://`` (which SQLAlchemy >= 2.1 maps to psycopg 3)
+    becomes ``postgresql+psycopg2://`` when only psycopg2 is installed; others unchanged."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
+def _counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The trials that count toward a run's ``n_trials``: COMPLETE and PRUNED (not FAIL)."""
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
 
 
 CHECKPOINTS = ("run", "trial")
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage | str:
-    """The storage for ``url``; SQLite files get ``journal_mode=WAL`` and ``synchronous=NORMAL``
-    (measured here: half the time per trial of the defaults, and concurrent readers)."""
+def open_storage(url: str, connect_timeout: float | None = None) -> optuna.storages.BaseStorage:
+    """The storage for ``url`` (release it with :func:`release_storage`).
+
+    ``sqlite:`` files get ``journal_mode=WAL`` and ``synchronous=NORMAL`` (measured here: half
+    the time per trial of the defaults, and concurrent readers); ``redis://`` and ``rediss://``
+    URLs open a ``JournalStorage`` on ``JournalRedisBackend(url)``'s logs (Optuna's RedisStorage is
+gone; its snapshots, which Optuna unpickles, are neither read nor written);
+    other URLs an ``RDBStorage`` through :func:`storage_url`, with ``connect_timeout`` seconds
+    for PostgreSQL and MySQL when given (an unreachable host fails fast)."""
+    if password_is_ambiguous(url):
+        raise ValueError(
+            "the password in the storage URL must be percent-encoded (write @ as %40, / as %2F, ? as %3F, "
+            "# as %23, [ as %5B, % as %25): as written, the URL's parser reads a different password and host"
+        )
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from optuna.storages.journal import JournalStorage
+
+        return JournalStorage(_RedisJournal(url))
     if not url.startswith("sqlite"):
-        return url
+        kwargs: dict[str, Any] = {}
+        if connect_timeout is not None and url.startswith(("postgresql", "mysql")):
+            kwargs["engine_kwargs"] = {"connect_args": {"connect_timeout": int(math.ceil(connect_timeout))}}
+        return optuna.storages.RDBStorage(storage_url(url), **kwargs)
     from sqlalchemy import event
 
     storage = optuna.storages.RDBStorage(url)
@@ -110,6 +226,33 @@ def open_storage(url: str) -> optuna.storages.BaseStorage | str:
 
     storage.engine.dispose()  # reconnect with the pragmas
     return storage
+
+
+class _RedisJournal(optuna.storages.journal.BaseJournalBackend):
+    """``JournalRedisBackend(url)``'s JSON logs (same keys, so optuna-dashboard reads the same
+    studies) without its snapshots: Optuna's JournalStorage unpickles a snapshot read from
+    Redis, and nothing read back from a storage is unpickled here (the studies are replayed
+    from the logs)."""
+
+    def __init__(self, url: str) -> None:
+        from optuna.storages.journal import JournalRedisBackend
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._logs = JournalRedisBackend(url)
+
+    def read_logs(self, log_number_from: int) -> Any:
+        return self._logs.read_logs(log_number_from)
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        self._logs.append_logs(logs)
+
+
+def release_storage(storage: optuna.storages.BaseStorage | str) -> None:
+    """Close the pooled connections of a storage built by :func:`open_storage` (a no-op for
+    other storages)."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        storage.engine.dispose()
 
 
 def close_storage(url: str) -> None:
@@ -137,40 +280,58 @@ def _load(name: str, storage: optuna.storages.BaseStorage | str) -> optuna.Study
         return None
 
 
-def _release(storage: optuna.storages.BaseStorage | str) -> None:
-    """Close the pooled connections of a storage built by :func:`open_storage`."""
-    if isinstance(storage, optuna.storages.RDBStorage):
-        storage.engine.dispose()
+class RunFailed(RuntimeError):
+    """A run stopped because its trials kept failing (see :data:`MAX_CONSECUTIVE_FAILURES`)."""
 
 
-def execute(spec: RunSpec, storage: str, checkpoint: str = "trial") -> dict[str, Any]:
+#: a run stops with :class:`RunFailed` after this many failed trials in a row (an objective that
+#: always fails must not loop for ever; a failed trial is retried, it does not count)
+MAX_CONSECUTIVE_FAILURES = 10
+
+
+def execute(
+    spec: RunSpec, storage: str, checkpoint: str = "trial", max_failures: int = MAX_CONSECUTIVE_FAILURES
+) -> dict[str, Any]:
     """Run (or resume) one study and return its record.
+
+    A run is done when its study holds ``n_trials`` *counted* trials (COMPLETE or PRUNED): a
+    trial that fails (an exception in the objective or the sampler, a NaN value, a RUNNING
+    trial left by a killed run) is retried, not counted; after ``max_failures`` failed trials
+    in a row the run stops with :class:`RunFailed` naming the last error. The study user attrs
+    ``wall_seconds`` and ``sampler_seconds`` add up every part of a resumed run (they are
+    written after each trial).
 
     ``checkpoint="trial"``: every trial is written to ``storage`` as it runs (watchable live; a
     killed run continues from its last finished trial). ``checkpoint="run"``: the run is
     optimised in memory and copied into ``storage`` when finished (about 10x less storage time
-    on SQLite; a killed run restarts from its first trial). Either way a run whose study holds
-    ``n_trials`` finished trials is never redone, and a partial study is continued in place.
+    on SQLite; a killed run restarts from its first trial). Either way a finished run is never
+    redone, and a partial study is continued in place.
     """
     if checkpoint not in CHECKPOINTS:
         raise ValueError(f"checkpoint must be one of {CHECKPOINTS}, got {checkpoint!r}.")
+    if max_failures < 1:
+        raise ValueError(f"max_failures must be >= 1, got {max_failures}.")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     target = open_storage(storage)
     try:
-        return _execute(spec, target, checkpoint)
+        return _execute(spec, target, checkpoint, max_failures)
     finally:
-        _release(target)
+        release_storage(target)
 
 
-def _execute(spec: RunSpec, target: optuna.storages.BaseStorage | str, checkpoint: str) -> dict[str, Any]:
+def _done(study: optuna.Study, n_trials: int) -> bool:
+    return len(_counted(study)) >= n_trials and "optimum" in study.user_attrs
+
+
+def _execute(spec: RunSpec, target: optuna.storages.BaseStorage, checkpoint: str, max_failures: int) -> dict[str, Any]:
     existing = _load(spec.study_name, target)
-    if existing is not None and len(_finished(existing)) >= spec.n_trials and "optimum" in existing.user_attrs:
+    if existing is not None and _done(existing, spec.n_trials):
         return record(existing, spec, float(existing.user_attrs["optimum"]))
     in_memory = checkpoint == "run" and existing is None
     problem = spec.problem.build()
     sampler = make_sampler(spec.sampler, spec.seed)
     timer = SamplerTimer(sampler)
-    where: optuna.storages.BaseStorage | str = optuna.storages.InMemoryStorage() if in_memory else target
+    where: optuna.storages.BaseStorage = optuna.storages.InMemoryStorage() if in_memory else target
     study = optuna.create_study(
         study_name=spec.study_name, storage=where, sampler=sampler, pruner=optuna.pruners.NopPruner(),
         load_if_exists=True,
@@ -191,25 +352,56 @@ def _execute(spec: RunSpec, target: optuna.storages.BaseStorage | str, checkpoin
         study.set_user_attr("n_trials", spec.n_trials)
         if problem.metadata:
             study.set_user_attr("problem_metadata", _json_safe(problem.metadata))
-    remaining = spec.n_trials - len(_finished(study))
+    # the parts of a resumed run add up (written after every trial, so a killed part counts too)
+    wall_before = float(attrs.get("wall_seconds", 0.0))
+    sampler_before = float(attrs.get("sampler_seconds", 0.0))
     t0 = time.perf_counter()
-    if remaining > 0:
-        mark = [0.0]
 
-        def objective(trial: optuna.Trial) -> float:
-            # relative sampling is lazy (first suggest): measure after the objective's suggests
-            try:
-                return problem.objective(trial)
-            finally:
-                trial.set_user_attr("sampler_ms", 1e3 * (timer.seconds - mark[0]))
-                mark[0] = timer.seconds
+    def save_times() -> None:
+        study.set_user_attr("sampler_seconds", sampler_before + timer.seconds)
+        study.set_user_attr("wall_seconds", wall_before + time.perf_counter() - t0)
 
-        with warnings.catch_warnings():
-            # known and intended: CmaEsSampler ignores the constraints that the compression task sets
-            warnings.filterwarnings("ignore", message="Constraints have been set, but")
-            study.optimize(objective, n_trials=remaining)
-        study.set_user_attr("sampler_seconds", float(attrs.get("sampler_seconds", 0.0)) + timer.seconds)
-        study.set_user_attr("wall_seconds", float(attrs.get("wall_seconds", 0.0)) + time.perf_counter() - t0)
+    mark = [0.0]
+    last_error: list[str] = [""]
+    streak = [0]
+
+    def objective(trial: optuna.Trial) -> float:
+        # relative sampling is lazy (first suggest): measure after the objective's suggests
+        try:
+            return problem.objective(trial)
+        except Exception as exc:
+            last_error[0] = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            trial.set_user_attr("sampler_ms", 1e3 * (timer.seconds - mark[0]))
+            mark[0] = timer.seconds
+
+    def after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state == TrialState.FAIL:
+            streak[0] += 1
+            if not last_error[0]:
+                last_error[0] = "the objective returned NaN or a value Optuna rejects"
+            if streak[0] >= max_failures:
+                study.stop()
+        else:
+            streak[0] = 0
+            last_error[0] = ""
+        save_times()
+
+    try:
+        while (left := spec.n_trials - len(_counted(study))) > 0:
+            with warnings.catch_warnings():
+                # known and intended: CmaEsSampler ignores the constraints that the compression task sets
+                warnings.filterwarnings("ignore", message="Constraints have been set, but")
+                study.optimize(objective, n_trials=left, callbacks=[after_trial], catch=(Exception,))
+            if streak[0] >= max_failures:
+                raise RunFailed(
+                    f"run {spec.study_name}: {streak[0]} trials failed in a row (last: {last_error[0]}); "
+                    f"stopped with {len(_counted(study))} of {spec.n_trials} trials done"
+                )
+    finally:
+        with contextlib.suppress(Exception):  # also on Ctrl-C: the time spent so far counts
+            save_times()
     # "optimum" last: its presence marks a complete study (also for a copy interrupted midway)
     study.set_user_attr("optimum", problem.optimum)
     if in_memory:
@@ -293,9 +485,11 @@ def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
 
 
 def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]:
-    """One run as plain JSON-able data (the runs.jsonl line): spec, per-trial values, times and,
-    where the trials have them, per-trial model metrics and the problem's metadata."""
-    trials = sorted(_finished(study), key=lambda t: t.number)[: spec.n_trials]
+    """One run as plain JSON-able data (the runs.jsonl line): spec, per-trial values (of the
+    first ``n_trials`` counted trials, COMPLETE or PRUNED; None for a pruned one), times, the
+    number of failed (retried) trials and, where the trials have them, per-trial model metrics
+    and the problem's metadata."""
+    trials = sorted(_counted(study), key=lambda t: t.number)[: spec.n_trials]
     values = [t.value if t.state == TrialState.COMPLETE and t.value is not None else None for t in trials]
     # None where unknown (runs recorded before per-trial timing), so JSON stays standard
     sampler_ms = [t.user_attrs.get("sampler_ms") for t in trials]
@@ -321,6 +515,7 @@ def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]
         "trial_seconds": trial_seconds,
         "sampler_seconds": attrs.get("sampler_seconds", 0.0),
         "wall_seconds": attrs.get("wall_seconds", 0.0),
+        "failed_trials": len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))),
         **extra,
     }
 
@@ -338,35 +533,82 @@ def finished_records(specs: list[RunSpec], storage: str) -> list[dict[str, Any]]
                 continue
             study = optuna.load_study(study_name=spec.study_name, storage=target)
             optimum = study.user_attrs.get("optimum")
-            if optimum is not None and len(_finished(study)) >= spec.n_trials:
+            if optimum is not None and len(_counted(study)) >= spec.n_trials:
                 out.append(record(study, spec, float(optimum)))
     finally:
-        _release(target)
+        release_storage(target)
     return out
+
+
+#: set in a worker process while it runs a spec (SIGTERM then ends the running trial)
+_IN_RUN = False
+
+
+def _worker_init() -> None:
+    """Pool worker setup: a terminal's Ctrl-C (sent to the whole process group) is left to the
+    parent, which stops the workers with SIGTERM (see :func:`_worker_stop`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(signum: int, frame: Any) -> None:
+    if _IN_RUN:
+        raise KeyboardInterrupt  # the running trial ends as FAIL and the run's times are saved
+    os._exit(0)
+
+
+def _worker_execute(job: tuple[RunSpec, str, str]) -> dict[str, Any]:
+    global _IN_RUN
+    _IN_RUN = True
+    try:
+        return execute(*job)
+    except KeyboardInterrupt:
+        os._exit(130)  # stopped by the parent: quietly (no traceback from the pool's worker loop)
+    finally:
+        _IN_RUN = False
 
 
 def run_all(
     specs: list[RunSpec], storage: str, jobs: int = 1, progress: bool = True, checkpoint: str = "trial"
 ) -> list[dict[str, Any]]:
     """Run every spec (in ``jobs`` processes; see :func:`execute` for ``checkpoint``), showing a
-    progress bar; returns the records."""
+    progress bar; returns the records in the order the runs finished.
+
+    On Ctrl-C (KeyboardInterrupt in this process) or any error, runs that have not started are
+    dropped and the worker processes are stopped at once (SIGTERM: their running trial ends as
+    FAIL, their run's times are saved); finished runs stay in the storage, and calling again
+    with the same specs resumes, as with ``jobs=1``. The exception is re-raised. The workers
+    are ``multiprocessing.Pool`` processes (daemonic: an objective cannot start processes of
+    its own there; run such a suite with ``jobs=1``).
+    """
+    import multiprocessing
+
     from tqdm import tqdm
 
     out: list[dict[str, Any]] = []
     bar = tqdm(total=len(specs), desc="runs", disable=not progress)
-    if jobs <= 1:
-        for spec in specs:
-            out.append(execute(spec, storage, checkpoint))
-            bar.update()
-    else:
-        if storage.startswith("sqlite"):
-            # create the schema (and switch to WAL) once, before the workers race to do it
-            _release(open_storage(storage))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(execute, spec, storage, checkpoint) for spec in specs]
-            for fut in as_completed(futures):
-                out.append(fut.result())
+    try:
+        if jobs <= 1:
+            for spec in specs:
+                out.append(execute(spec, storage, checkpoint))
                 bar.update()
-    bar.close()
-    close_storage(storage)
+        else:
+            if storage.startswith("sqlite"):
+                # create the schema (and switch to WAL) once, before the workers race to do it
+                release_storage(open_storage(storage))
+            pool = multiprocessing.get_context().Pool(min(jobs, len(specs)) or 1, initializer=_worker_init)
+            try:
+                for rec in pool.imap_unordered(_worker_execute, [(s, storage, checkpoint) for s in specs]):
+                    out.append(rec)
+                    bar.update()
+            except BaseException:
+                pool.terminate()  # queued runs never start; running ones end now
+                raise
+            else:
+                pool.close()
+            finally:
+                pool.join()
+    finally:
+        bar.close()
+        close_storage(storage)
     return out
