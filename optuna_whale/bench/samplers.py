@@ -28,6 +28,7 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
         "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
         "gp": lambda: optuna.samplers.GPSampler(seed=seed),
         "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False),
+        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
     }
     if name not in factories:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {name!r}.")
