@@ -32,7 +32,7 @@ from optuna_whale.bench import compression as _compression  # noqa: F401  (regis
 from optuna_whale.bench import report
 from optuna_whale.bench.problems import SUITES, all_suites, make_specs, parse_range
 from optuna_whale.bench.runner import RunSpec, close_storage, finished_records, redact_url, run_all
-from optuna_whale.bench.samplers import GP_MAX_TRIALS, SAMPLERS, runs_at
+from optuna_whale.bench.samplers import ABLATION, GP_MAX_TRIALS, SAMPLERS, runs_at
 
 PRESETS = {
     # <= 10 minutes on 2 cores, every sampler compared
@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dims", default="2,5", help="BBOB dimensions, e.g. 2,5,10 (default 2,5)")
     p.add_argument("--functions", default="1-24", help="BBOB function ids, e.g. 1-24 or 1,8,15 (default 1-24)")
     p.add_argument("--instances", default="1", help="BBOB instance ids, e.g. 1-5 (default 1)")
-    p.add_argument("--datasets", default=None, help="HPO datasets, comma separated (default: all of the suite)")
+    p.add_argument("--datasets", default=None, help="HPO datasets, comma separated (default: all of the suite); "
+                   "suite:name names one suite's dataset (a suite with none named takes all)")
     p.add_argument("--seeds", type=int, default=5, help="seeds per (problem, sampler) (default 5)")
     p.add_argument("--budget-per-dim", type=int, default=50, help="BBOB budget = this x d trials (default 50)")
     p.add_argument("--trials", type=int, default=None, help="trials per run for every suite (overrides --budget-per-dim and --hpo-trials)")
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samplers", default="whale,canonical,tpe,cmaes,gp,random",
                    help=f"comma separated subset of {','.join(SAMPLERS)}: whale = WhaleSampler(), canonical = "
                         f"WhaleSampler(variant='canonical'), the others Optuna's samplers with defaults; gp is skipped "
-                        f"above --gp-max-trials trials (cubic cost)")
+                        f"above --gp-max-trials trials (cubic cost); the ablation {','.join(ABLATION)} = WhaleSampler(moves=...)")
     p.add_argument("--gp-max-trials", type=int, default=GP_MAX_TRIALS,
                    help=f"run gp only where a run has at most this many trials (default {GP_MAX_TRIALS}: cubic cost; "
                         "e.g. 250 adds BBOB d=5 at 50 d, about 3 min per run here)")
@@ -117,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
     samplers = [s for s in args.samplers.split(",") if s]
-    unknown = [s for s in samplers if s not in SAMPLERS]
+    unknown = [s for s in samplers if s not in SAMPLERS + ABLATION]
     if unknown:
-        parser.error(f"--samplers: unknown {unknown}; choose from {','.join(SAMPLERS)}")
+        parser.error(f"--samplers: unknown {unknown}; choose from {','.join(SAMPLERS + ABLATION)}")
     for name in ("seeds", "jobs", "budget_per_dim", "hpo_trials"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")

@@ -8,6 +8,6 @@ imported on demand and need the ``compress`` / ``bench`` extras.
 from optuna_whale._version import __version__
 from optuna_whale.pruner import WhalePruner
 from optuna_whale.sampler import WhaleSampler
-from optuna_whale.woa import WhaleOptimizer
+from optuna_whale.core import WhaleOptimizer
 
 __all__ = ["WhaleOptimizer", "WhalePruner", "WhaleSampler", "__version__"]

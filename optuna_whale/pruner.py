@@ -77,7 +77,7 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_whale.storage import read_tag
+from optuna_whale.storage_layout import read_tag
 
 if TYPE_CHECKING:
     from optuna.study import Study

@@ -1,38 +1,32 @@
-"""``WhaleSampler``: the Optuna adapter around the WOA core (:mod:`optuna_whale.woa`)."""
+"""``WhaleSampler``: the Optuna adapter around the whale core (:mod:`optuna_whale.core`).
+
+One trial's walk: the study's trials -> :class:`~optuna_whale.study_population.StudyPopulation`
+(the fold) -> :func:`~optuna_whale.core.propose.next_proposal` (the algorithm) -> the trial's
+tag (:mod:`optuna_whale.storage_layout`) -> the parameters (:class:`~optuna_whale.space.UnitCubeSpace`).
+"""
 
 from __future__ import annotations
 
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
+from optuna._deprecated import _DEPRECATION_WARNING_TEMPLATE
+from optuna._warnings import optuna_warn
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, RandomSampler
+from optuna.samplers._base import _process_constraints_after_trial
 from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
+from optuna_whale.core import Population, WhaleSettings, next_proposal
 from optuna_whale.space import UnitCubeSpace
-from optuna_whale.storage import (
-    STUDY_USER_SAMPLER,
-    StoredPopulation,
-    TrialTag,
-    read_design_seed,
-    write_tag,
-)
-from optuna_whale.woa import (
-    VARIANTS,
-    Population,
-    Proposal,
-    WOAConfig,
-    cycle_is_done,
-    propose,
-    reflect,
-)
+from optuna_whale.storage_layout import STUDY_USER_SAMPLER, Tag, read_design_seed, write_tag
+from optuna_whale.study_population import StudyPopulation
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -49,87 +43,30 @@ _INDEPENDENT_WARNING = (
     "`warn_independent_sampling` to `False` in the constructor of `WhaleSampler`."
 )
 
-
-def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        none = " or None" if allow_none else ""
-        raise ValueError(f"`{name}` must be an integer >= {minimum}{none}, got {value!r}.")
+_D = WhaleSettings()  # the defaults, written once
 
 
-def _pin_given_params(space: UnitCubeSpace, x: np.ndarray, trial: FrozenTrial) -> np.ndarray | None:
-    """``x`` with the coordinates of parameters the trial already has replaced by their cells.
-
-    A trial may reach ``sample_relative`` with some parameters of the space already given: a
-    partial ``enqueue_trial`` (system attr ``fixed_params``) or the retry of a trial killed before
-    it suggested all its parameters (Optuna's retry callbacks copy ``params``). Optuna uses
-    the given values, so the tag must record them too, or the population would hold a point that
-    was never evaluated. None when a given value cannot be encoded (then the trial is not tagged).
-    """
-    given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
-    given = {k: v for k, v in given.items() if k in space.distributions}
-    if not given:
-        return x
-    pinned = np.array(x, dtype=float)
-    for name, value in given.items():
-        u = space._encode_one(space.distributions[name], value)
-        if u is None:
-            return None
-        pinned[space._slices[name]] = u
-    return pinned
-
-
-#: Redraws of a proposal that decodes to an already tried configuration (``avoid_duplicates``).
-_MAX_REDRAWS = 16
-
-
-#: Default ``screen_candidates``: on the BBOB tuning set 4 beat 1 and 8 (8 over-exploits); on the
-#: discrete HPOBench tuning set, where tried configurations are dropped before screening, 8 beat
-#: 4 and 16 (``benchmarks/results/tuning/README.md``).
-_CONTINUOUS_SCREEN_CANDIDATES = 4
-_DISCRETE_SCREEN_CANDIDATES = 8
-
-
-def _avoid_tried(
-    proposal: Proposal,
-    untried: Callable[[np.ndarray], bool],
-    redraw: Callable[[], Proposal],
-    rng: np.random.Generator,
-) -> Proposal:
-    """On a discrete space, a proposal whose configuration was tried (``untried(x)`` false) is
-    redrawn (a fresh move, up to ``_MAX_REDRAWS`` times), then perturbed: ``x + U(-w, w)^d``
-    reflected into the cube, with ``w = k / _MAX_REDRAWS`` growing to 1 over
-    ``k = 1 .. _MAX_REDRAWS`` attempts (a converged population still finds the untried cells next
-    to it). If every attempt was tried already (a nearly exhausted space), the last one is used."""
-    for _ in range(_MAX_REDRAWS):
-        if untried(proposal.x):
-            return proposal
-        proposal = redraw()
-    base = proposal.x
-    for k in range(1, _MAX_REDRAWS + 1):
-        if untried(proposal.x):
-            break
-        w = k / _MAX_REDRAWS
-        proposal = replace(proposal, x=reflect(base + rng.uniform(-w, w, size=base.shape)))
-    return proposal
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False, got {value!r}.")
 
 
 class WhaleSampler(BaseSampler):
     """Whale Optimization Algorithm sampler whose population lives in the study's storage.
 
-    The algorithm (shift-invariant moves with per-dimension coefficients, greedy replacement,
-    reflection, a budget-free cycle schedule with restarts; or the canonical 2016 algorithm) is
-    in :mod:`optuna_whale.woa`, with its equations. Every sampled trial records its whale in the
-    trial's system attrs (layout: :mod:`optuna_whale.storage`), and the population is rebuilt
-    from the study's trials at every ``sample_relative``: threads, processes and machines that
-    share one storage continue one population, and a reloaded study resumes it. No worker ever
-    waits for another: running trials hold their slot, failed ones free it.
+    The algorithm (shift-invariant whale moves with per-dimension coefficients, greedy
+    replacement, reflection, surrogate screening, a budget-free cycle schedule with restarts; or
+    the canonical 2016 algorithm) is in :mod:`optuna_whale.core`, with its equations. Every
+    sampled trial records its whale in the trial's system attrs (layout:
+    :mod:`optuna_whale.storage_layout`), and the population is rebuilt from the study's trials
+    at every ``sample_relative``: threads, processes and machines that share one storage continue
+    one population, and a reloaded study resumes it. No worker ever waits for another: running
+    trials hold their slot, failed ones free it.
 
     Single- and multi-objective studies (any number of objectives and directions) are supported,
-    and so are constraints set with ``trial.set_constraint`` (or the legacy ``constraints``
-    list): feasible evaluations beat infeasible ones, then Pareto dominance (several objectives)
-    or the value (one objective) decides; see :mod:`optuna_whale.woa`.
+    and so are constraints set with ``trial.set_constraint`` (or ``constraints_func``): feasible
+    evaluations beat infeasible ones, then Pareto dominance (several objectives) or the value
+    (one objective) decides.
 
     Example::
 
@@ -161,8 +98,15 @@ class WhaleSampler(BaseSampler):
             like a failed trial, and with a pruner the population loses most of what its
             pruned trials showed (``benchmarks/results/pruning-screen``: worse best values at
             equal epochs).
+        constraints_func: As in TPESampler, NSGAIISampler and GPSampler (deprecated there since
+            Optuna 5.0, with the same FutureWarning here): called after each COMPLETE or PRUNED
+            trial, it returns the trial's constraint values (feasible when all are <= 0), stored
+            where ``FrozenTrial.constraints`` reads them. Prefer ``trial.set_constraint``.
         variant: ``"default"`` (the improved algorithm) or ``"canonical"`` (Mirjalili & Lewis
             2016 exactly, as a reference).
+        moves: The default variant's move strategy: ``"whale"`` (the whale moves), or, to
+            measure what they contribute, ``"gaussian"``, ``"de"`` (differential evolution) or
+            ``"uniform"`` (screened random candidates), with everything else unchanged.
         cycle_generations: Generations ``T`` per cycle of the schedule (``None``: about ``50 d``
             evaluations per cycle).
         stagnation_generations: Restart after this many generations without improvement
@@ -173,83 +117,78 @@ class WhaleSampler(BaseSampler):
             2 is the IPOP rule). At most 8 times ``N_0``.
         spiral_b: The spiral's shape constant ``b``.
         avoid_duplicates: On a *discrete* space (every parameter an int, a stepped float or a
-            categorical) redraw a proposal while it decodes to a configuration
-            that a finished or running trial already has: on a grid, a repeated configuration
-            costs a trial and teaches nothing (for a deterministic objective). Set False when
-            repeated evaluations of a noisy objective are wanted. Spaces with a continuous
-            parameter, and the canonical variant, are never affected. A converged population
-            that keeps landing on tried cells is perturbed towards untried ones nearby.
+            categorical) do not propose a configuration that a finished or running trial already
+            has: on a grid, a repeated configuration costs a trial and teaches nothing (for a
+            deterministic objective). Set False when repeated evaluations of a noisy objective
+            are wanted. Spaces with a continuous parameter, and the canonical variant, are never
+            affected.
         screen_candidates: Moves drawn per trial; a quadratic surrogate fitted to the ranks of
             the cycle's best evaluations keeps the most promising one (1: no screening; default
-            variant, single objective only). ``None`` (default): 8 on a discrete space, where
-            moves that land on tried configurations are dropped before screening, else 4 (both
-            chosen on the tuning sets, ``benchmarks/results/tuning/README.md``). Equations in
-            :mod:`optuna_whale.woa`.
+            variant, unconstrained single objective only). ``None``: 8 on a discrete space,
+            where moves that land on tried configurations are dropped before screening, else 4
+            (both chosen on the tuning sets, ``benchmarks/results/tuning/README.md``).
     """
 
     def __init__(
         self,
         *,
-        population_size: int | None = None,
+        population_size: int | None = _D.population_size,
         seed: int | None = None,
         n_startup_trials: int = 0,
         independent_sampler: BaseSampler | None = None,
         warn_independent_sampling: bool = True,
         consider_pruned_trials: bool = True,
-        variant: str = "default",
-        cycle_generations: int | None = None,
-        stagnation_generations: int | None = None,
-        eigen_probability: float = 0.5,
-        population_growth: float = 1.0,
-        spiral_b: float = 1.0,
-        avoid_duplicates: bool = True,
-        screen_candidates: int | None = None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        variant: str = _D.variant,
+        moves: str = _D.moves,
+        cycle_generations: int | None = _D.cycle_generations,
+        stagnation_generations: int | None = _D.stagnation_generations,
+        eigen_probability: float = _D.eigen_probability,
+        population_growth: float = _D.population_growth,
+        spiral_b: float = _D.spiral_b,
+        avoid_duplicates: bool = _D.avoid_duplicates,
+        screen_candidates: int | None = _D.screen_candidates,
     ) -> None:
-        _check_int("population_size", population_size, 2, allow_none=True)
-        _check_int("seed", seed, 0, allow_none=True)
-        _check_int("n_startup_trials", n_startup_trials, 0)
-        _check_int("cycle_generations", cycle_generations, 1, allow_none=True)
-        _check_int("stagnation_generations", stagnation_generations, 1, allow_none=True)
-        if variant not in VARIANTS:
-            raise ValueError(f"`variant` must be one of {VARIANTS}, got {variant!r}.")
+        self._settings = WhaleSettings(
+            population_size=population_size,
+            variant=variant,
+            moves=moves,
+            cycle_generations=cycle_generations,
+            stagnation_generations=stagnation_generations,
+            eigen_probability=eigen_probability,
+            population_growth=population_growth,
+            spiral_b=spiral_b,
+            avoid_duplicates=avoid_duplicates,
+            screen_candidates=screen_candidates,
+        )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"`seed` must be an integer >= 0 or None, got {seed!r}.")
+        if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) or n_startup_trials < 0:
+            raise ValueError(f"`n_startup_trials` must be an integer >= 0, got {n_startup_trials!r}.")
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
             raise ValueError(
                 "`independent_sampler` must be an optuna.samplers.BaseSampler or None, "
                 f"got {type(independent_sampler).__name__}."
             )
-        for name, flag in (
-            ("warn_independent_sampling", warn_independent_sampling),
-            ("consider_pruned_trials", consider_pruned_trials),
-            ("avoid_duplicates", avoid_duplicates),
-        ):
-            if not isinstance(flag, bool):
-                raise ValueError(f"`{name}` must be True or False, got {flag!r}.")
-        if not isinstance(eigen_probability, (int, float)) or not 0 <= eigen_probability <= 1:
-            raise ValueError(f"`eigen_probability` must be in [0, 1], got {eigen_probability!r}.")
-        if not isinstance(population_growth, (int, float)) or not population_growth >= 1:
-            raise ValueError(f"`population_growth` must be >= 1, got {population_growth!r}.")
-        if not isinstance(spiral_b, (int, float)) or not 0 < spiral_b < 100:
-            raise ValueError(f"`spiral_b` must be a number in (0, 100), got {spiral_b!r}.")
-
-        self._population_size = population_size
+        _check_flag("warn_independent_sampling", warn_independent_sampling)
+        _check_flag("consider_pruned_trials", consider_pruned_trials)
+        if constraints_func is not None:
+            if not callable(constraints_func):
+                raise ValueError(f"`constraints_func` must be callable or None, got {constraints_func!r}.")
+            msg = _DEPRECATION_WARNING_TEMPLATE.format(
+                name="`constraints_func`", d_ver="5.0.0", r_ver="7.0.0"
+            )
+            optuna_warn(f"{msg} Use `optuna.trial.Trial.set_constraint` instead.", FutureWarning)
         self._seed = seed
         self._n_startup_trials = n_startup_trials
         self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
         self._warn_independent_sampling = warn_independent_sampling
         self._consider_pruned_trials = consider_pruned_trials
-        self._variant = variant
-        self._cycle_generations = cycle_generations
-        self._stagnation_generations = stagnation_generations
-        self._eigen_probability = float(eigen_probability)
-        self._population_growth = float(population_growth)
-        self._spiral_b = float(spiral_b)
-        self._avoid_duplicates = avoid_duplicates
-        _check_int("screen_candidates", screen_candidates, 1, allow_none=True)
-        self._screen_candidates = screen_candidates
+        self._constraints_func = constraints_func
         self._rng = LazyRandomState(seed)
         self._search_space = IntersectionSearchSpace(include_pruned=consider_pruned_trials)
         self._lock = threading.RLock()
-        self._cache: dict[tuple[int, int, str], StoredPopulation] = {}
+        self._cache: dict[tuple[int, int, str], StudyPopulation] = {}
         self._warned_params: set[str] = set()
 
     # -- pickling: the cache and the lock are rebuilt, never shipped ------------------------
@@ -264,49 +203,17 @@ class WhaleSampler(BaseSampler):
         self.__dict__.update(state)
         self._lock = threading.RLock()
 
-    # -- settings ---------------------------------------------------------------------------
-
     @property
     def settings(self) -> dict[str, Any]:
-        """The constructor arguments, as JSON-ready values (for reports and study user attrs)."""
+        """The sampler's settings as JSON-ready values (for reports and the study's user attrs)."""
         return {
-            "population_size": self._population_size,
+            **self._settings.as_json(),
             "seed": self._seed,
             "n_startup_trials": self._n_startup_trials,
             "independent_sampler": type(self._independent_sampler).__name__,
             "consider_pruned_trials": self._consider_pruned_trials,
-            "variant": self._variant,
-            "cycle_generations": self._cycle_generations,
-            "stagnation_generations": self._stagnation_generations,
-            "eigen_probability": self._eigen_probability,
-            "population_growth": self._population_growth,
-            "spiral_b": self._spiral_b,
-            "avoid_duplicates": self._avoid_duplicates,
-            "screen_candidates": self._screen_candidates,
+            "constraints_func": self._constraints_func is not None,
         }
-
-    def config_for(self, space: UnitCubeSpace, n_objectives: int = 1) -> WOAConfig:
-        """The core's configuration for a given cube and number of objectives."""
-        return WOAConfig.create(
-            space.dim,
-            n_params=len(space),
-            n_objectives=n_objectives,
-            population_size=self._population_size,
-            cycle_generations=self._cycle_generations,
-            stagnation_generations=self._stagnation_generations,
-            variant=self._variant,
-            spiral_b=self._spiral_b,
-            eigen_probability=self._eigen_probability,
-            population_growth=self._population_growth,
-            screen_candidates=self._screen_candidates_for(space),
-            native_lower=space.native_lower,
-            native_upper=space.native_upper,
-        )
-
-    def _screen_candidates_for(self, space: UnitCubeSpace) -> int:
-        if self._screen_candidates is not None:
-            return self._screen_candidates
-        return _DISCRETE_SCREEN_CANDIDATES if space.discrete else _CONTINUOUS_SCREEN_CANDIDATES
 
     # -- BaseSampler API --------------------------------------------------------------------
 
@@ -336,48 +243,26 @@ class WhaleSampler(BaseSampler):
                 return {}
         space = UnitCubeSpace(search_space)
         with self._lock:
-            stored = self._stored_population(study, space)
-            stored.sync(trials, exclude_number=trial.number)
-            pop = stored.snapshot()
-            if pop.occupied.any() and cycle_is_done(pop, stored.config):
-                stored.start_cycle(pop.cycle + 1, trial.number)
-                pop = stored.snapshot(pop.cycle + 1)
+            population = self._study_population(study, space)
+            population.sync(trials, current=trial.number)
             draw = int(self._rng.rng.randint(0, 2**31 - 1))
-            design_seed = stored.design_seed
-            if design_seed is None:
-                design_seed = read_design_seed(study._storage, study._study_id, draw)
-                stored.design_seed = design_seed
+            if population.design_seed is None:
+                population.design_seed = read_design_seed(study._storage, study._study_id, draw)
                 self._describe_in_study(study)
-            rng = np.random.default_rng([draw, trial.number])
-            # the canonical variant stays the textbook algorithm: its whales keep raw positions
-            snap = space.snap if space.gridded and self._variant == "default" else None
-            accept = None
-            if self._avoid_duplicates and self._variant == "default" and space.discrete:
-                def accept(p: np.ndarray) -> bool:  # the configuration was never tried
-                    return not stored.seen(space.decode(p))
-
-            def draw_proposal() -> Proposal:
-                return propose(pop, stored.config, rng, design_seed, snap=snap, accept=accept)
-
-            proposal = draw_proposal()
-            if accept is not None:
-                proposal = _avoid_tried(proposal, accept, draw_proposal, rng)
-            if snap is not None:  # a whale sits where it was evaluated
-                proposal = replace(proposal, x=snap(proposal.x))
-        x = _pin_given_params(space, proposal.x, trial)
+            proposal = next_proposal(
+                population,
+                population.config,
+                np.random.default_rng([draw, trial.number]),
+                population.design_seed,
+                snap=space.snap if space.gridded else None,
+                tried=(lambda x: population.was_tried(space.decode(x))) if space.discrete else None,
+            )
+        # parameters the trial already has (a partial enqueue, a retry) are what Optuna evaluates
+        given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+        x = space.pin(proposal.x, given)
         if x is None:  # a given value has no place in the cube: evaluated, never a whale's
             return space.decode(proposal.x)
-        tag = TrialTag(
-            space=space.key,
-            cycle=proposal.cycle,
-            slot=proposal.slot,
-            x=tuple(float(v) for v in x),
-            move=proposal.move,
-            generation=proposal.generation,
-            parent=proposal.parent,
-            basis=proposal.basis,
-        )
-        write_tag(study._storage, trial._trial_id, tag)
+        write_tag(study._storage, trial._trial_id, Tag(space.key, proposal.at_position(x)))
         return space.decode(x)
 
     def sample_independent(
@@ -420,6 +305,8 @@ class WhaleSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
+        if self._constraints_func is not None:
+            _process_constraints_after_trial(self._constraints_func, study, trial, state)
         self._independent_sampler.after_trial(study, trial, state, values)
 
     # -- population ----------------------------------------------------------------------------
@@ -431,20 +318,25 @@ class WhaleSampler(BaseSampler):
             settings = json.dumps({"sampler": type(self).__name__, **self.settings})
             study._storage.set_study_user_attr(study._study_id, STUDY_USER_SAMPLER, settings)
 
-    def _stored_population(self, study: Study, space: UnitCubeSpace) -> StoredPopulation:
+    def _new_population(self, study: Study, space: UnitCubeSpace) -> StudyPopulation:
+        config = self._settings.resolve(
+            space.dim,
+            n_params=len(space),
+            n_objectives=len(study.directions),
+            native_lower=space.native_lower,
+            native_upper=space.native_upper,
+            discrete=space.discrete,
+        )
+        return StudyPopulation(config, space, study.directions, self._consider_pruned_trials)
+
+    def _study_population(self, study: Study, space: UnitCubeSpace) -> StudyPopulation:
         key = (id(study._storage), study._study_id, space.key)
-        stored = self._cache.get(key)
-        if stored is None:
+        population = self._cache.get(key)
+        if population is None:
             if len(self._cache) > 8:
                 self._cache.clear()
-            stored = StoredPopulation(
-                self.config_for(space, len(study.directions)),
-                space,
-                study.directions,
-                self._consider_pruned_trials,
-            )
-            self._cache[key] = stored
-        return stored
+            population = self._cache[key] = self._new_population(study, space)
+        return population
 
     def population(
         self, study: Study, search_space: dict[str, BaseDistribution] | None = None
@@ -454,21 +346,8 @@ class WhaleSampler(BaseSampler):
         ``search_space`` defaults to the relative search space inferred from the study.
         """
         if search_space is None:
-            search_space = {
-                name: dist
-                for name, dist in IntersectionSearchSpace(
-                    include_pruned=self._consider_pruned_trials
-                )
-                .calculate(study)
-                .items()
-                if not dist.single()
-            }
-        space = UnitCubeSpace(search_space)
-        stored = StoredPopulation(
-            self.config_for(space, len(study.directions)),
-            space,
-            study.directions,
-            self._consider_pruned_trials,
-        )
-        stored.sync(study._storage.get_all_trials(study._study_id, deepcopy=False))
-        return stored.snapshot()
+            inferred = IntersectionSearchSpace(include_pruned=self._consider_pruned_trials)
+            search_space = {n: d for n, d in inferred.calculate(study).items() if not d.single()}
+        population = self._new_population(study, UnitCubeSpace(search_space))
+        population.sync(study._storage.get_all_trials(study._study_id, deepcopy=False))
+        return population.snapshot()

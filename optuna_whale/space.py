@@ -151,6 +151,19 @@ class UnitCubeSpace:
 
     # -- encoding --------------------------------------------------------------------------
 
+    def pin(self, x: np.ndarray, params: Mapping[str, Any]) -> np.ndarray | None:
+        """``x`` with the coordinates of the space's parameters in ``params`` replaced by their
+        cells (others kept); None when a given value cannot be encoded."""
+        pinned = np.array(x, dtype=float)
+        for name, value in params.items():
+            if name not in self.distributions:
+                continue
+            u = self._encode_one(self.distributions[name], value)
+            if u is None:
+                return None
+            pinned[self._slices[name]] = u
+        return pinned
+
     def encode(self, params: Mapping[str, Any]) -> np.ndarray | None:
         """Parameter values -> the centre of their cube cell; None if a value is missing/invalid."""
         x = np.empty(self.dim)

@@ -183,6 +183,9 @@ CASES: dict[str, Callable[[], optuna.Study | list[dict[str, Any]]]] = {
         2, 5, "rastrigin", population_size=4, cycle_generations=6, population_growth=2.0
     ),
     "mixed": lambda: _mixed(6),
+    "gaussian-moves-d3": lambda: _continuous(3, 13, "rastrigin", moves="gaussian"),
+    "de-moves-d3": lambda: _continuous(3, 14, "rastrigin", moves="de"),
+    "uniform-moves-d3": lambda: _continuous(3, 15, "rastrigin", moves="uniform"),
     "discrete": lambda: _discrete(7),
     "multiobjective": lambda: _multiobjective(8),
     "constrained": lambda: _constrained(9),

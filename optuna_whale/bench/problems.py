@@ -285,6 +285,12 @@ def make_specs(
             for f in (functions or list(range(1, 25)))
             for i in (instances or [1])
         ]
+    if datasets_ is not None:
+        # "suite:name" names a dataset of one suite; a plain name applies to every suite, and a
+        # suite left with no name (every name qualified for another suite) takes all its own
+        own = [d.split(":", 1)[1] for d in datasets_ if d.startswith(f"{suite}:")]
+        plain = [d for d in datasets_ if ":" not in d]
+        datasets_ = (own + plain) or None
     if suite in HPO_SUITES:
         names = datasets_ or datasets(suite)
         bad = [n for n in names if n not in datasets(suite)]

@@ -13,6 +13,8 @@ import optuna
 GP_MAX_TRIALS = 100
 
 SAMPLERS = ("whale", "canonical", "random", "tpe", "cmaes", "gp", "qmc")
+#: WhaleSampler with its moves replaced, everything else equal (the ablation of the whale moves)
+ABLATION = ("whale-gaussian", "whale-de", "whale-uniform")
 
 
 def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
@@ -23,6 +25,9 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     factories: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
         "whale": lambda: WhaleSampler(seed=seed),
         "canonical": lambda: WhaleSampler(seed=seed, variant="canonical"),
+        "whale-gaussian": lambda: WhaleSampler(seed=seed, moves="gaussian"),
+        "whale-de": lambda: WhaleSampler(seed=seed, moves="de"),
+        "whale-uniform": lambda: WhaleSampler(seed=seed, moves="uniform"),
         "random": lambda: optuna.samplers.RandomSampler(seed=seed),
         "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
         "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
@@ -31,7 +36,7 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
         "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
     }
     if name not in factories:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {name!r}.")
+        raise ValueError(f"sampler must be one of {SAMPLERS + ABLATION}, got {name!r}.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return factories[name]()

@@ -1,0 +1,174 @@
+"""One settings object: validated once, recorded in the study, resolved into the core's config.
+
+:class:`WhaleSettings` holds what a user chooses (``None`` means "the default for this space");
+:meth:`WhaleSettings.resolve` turns it into the :class:`Config` of one cube (the automatic
+``N_0``, ``T``, ``S`` and ``K`` filled in, the variant's policies attached), and
+:meth:`WhaleSettings.as_json` is what the study records. ``WhaleSampler`` and
+``WhaleOptimizer`` take the same fields as keyword arguments.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from optuna_whale.core.schedule import (
+    cycle_size,
+    default_cycle_generations,
+    default_population_size,
+    default_stagnation_generations,
+)
+from optuna_whale.core.variants import MOVES, VARIANTS, Variant, variant_for
+
+__all__ = ["Config", "WhaleSettings"]
+
+#: Default screened candidates: on the BBOB tuning set 4 beat 1 and 8 (8 over-exploits); on the
+#: discrete HPOBench tuning set, where tried configurations are dropped before screening, 8 beat
+#: 4 and 16 (``benchmarks/results/tuning/README.md``).
+CONTINUOUS_SCREEN_CANDIDATES = 4
+DISCRETE_SCREEN_CANDIDATES = 8
+
+
+def _int(name: str, value: Any, minimum: int, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        none = " or None" if allow_none else ""
+        raise ValueError(f"`{name}` must be an integer >= {minimum}{none}, got {value!r}.")
+
+
+def _real(name: str, value: Any, ok: bool, allowed: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok:
+        raise ValueError(f"`{name}` must be {allowed}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class WhaleSettings:
+    """The algorithm's settings (see ``WhaleSampler`` for each one's meaning)."""
+
+    population_size: int | None = None
+    variant: str = "default"
+    moves: str = "whale"
+    cycle_generations: int | None = None
+    stagnation_generations: int | None = None
+    eigen_probability: float = 0.5
+    population_growth: float = 1.0
+    spiral_b: float = 1.0
+    avoid_duplicates: bool = True
+    screen_candidates: int | None = None
+
+    def __post_init__(self) -> None:
+        _int("population_size", self.population_size, 2, allow_none=True)
+        _int("cycle_generations", self.cycle_generations, 1, allow_none=True)
+        _int("stagnation_generations", self.stagnation_generations, 1, allow_none=True)
+        _int("screen_candidates", self.screen_candidates, 1, allow_none=True)
+        if self.variant not in VARIANTS:
+            raise ValueError(f"`variant` must be one of {VARIANTS}, got {self.variant!r}.")
+        if self.moves not in MOVES:
+            raise ValueError(f"`moves` must be one of {tuple(MOVES)}, got {self.moves!r}.")
+        if self.variant == "canonical" and self.moves != "whale":
+            raise ValueError(
+                f"`moves` must be 'whale' with variant='canonical' (the reference algorithm has "
+                f"its own moves), got {self.moves!r}."
+            )
+        p = self.eigen_probability
+        _real("eigen_probability", p, isinstance(p, numbers.Real) and 0 <= p <= 1, "in [0, 1]")
+        g = self.population_growth
+        _real("population_growth", g, isinstance(g, numbers.Real) and 1 <= g < 1e6, "in [1, 1e6)")
+        b = self.spiral_b
+        _real("spiral_b", b, isinstance(b, numbers.Real) and 0 < b < 100, "a number in (0, 100)")
+        if not isinstance(self.avoid_duplicates, bool):
+            raise ValueError(f"`avoid_duplicates` must be True or False, got {self.avoid_duplicates!r}.")
+        for f in ("eigen_probability", "population_growth", "spiral_b"):
+            object.__setattr__(self, f, float(getattr(self, f)))
+
+    def as_json(self) -> dict[str, Any]:
+        """The settings as JSON-ready values (recorded in the study for optuna-dashboard)."""
+        return asdict(self)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def resolve(
+        self,
+        dim: int,
+        n_params: int | None = None,
+        n_objectives: int = 1,
+        native_lower: tuple[float, ...] | None = None,
+        native_upper: tuple[float, ...] | None = None,
+        discrete: bool = False,
+    ) -> Config:
+        """The :class:`Config` of a ``dim``-dimensional cube behind ``n_params`` parameters
+        (default ``dim``): (S3)-(S5) of :mod:`optuna_whale.core.schedule` count parameters, not
+        one-hot coordinates (6 five-way choices give 16 whales, not the 60 of a 30-d cube)."""
+        if dim < 1:
+            raise ValueError(f"`dim` must be >= 1, got {dim}.")
+        if n_objectives < 1:
+            raise ValueError(f"`n_objectives` must be >= 1, got {n_objectives}.")
+        if (native_lower is None) != (native_upper is None) or (
+            native_lower is not None
+            and native_upper is not None
+            and (len(native_lower) != dim or len(native_upper) != dim)
+        ):
+            raise ValueError("`native_lower` and `native_upper` must be given together, of length dim.")
+        size_dim = dim if n_params is None else max(1, min(n_params, dim))
+        n = self.population_size or default_population_size(size_dim)
+        t = self.cycle_generations or default_cycle_generations(size_dim, n)
+        s = self.stagnation_generations or default_stagnation_generations(t)
+        k = self.screen_candidates or (
+            DISCRETE_SCREEN_CANDIDATES if discrete else CONTINUOUS_SCREEN_CANDIDATES
+        )
+        return Config(
+            dim=dim,
+            population_size=n,
+            cycle_generations=t,
+            stagnation_generations=s,
+            n_objectives=n_objectives,
+            variant=variant_for(self.variant, self.moves),
+            spiral_b=self.spiral_b,
+            eigen_probability=self.eigen_probability,
+            population_growth=self.population_growth,
+            screen_candidates=k,
+            avoid_duplicates=self.avoid_duplicates,
+            native_lower=native_lower,
+            native_upper=native_upper,
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings of one cube, resolved (built by :meth:`WhaleSettings.resolve`)."""
+
+    dim: int
+    population_size: int
+    cycle_generations: int
+    stagnation_generations: int
+    n_objectives: int
+    variant: Variant
+    spiral_b: float
+    eigen_probability: float
+    population_growth: float
+    screen_candidates: int
+    avoid_duplicates: bool
+    native_lower: tuple[float, ...] | None = None
+    native_upper: tuple[float, ...] | None = None
+
+    @classmethod
+    def for_cube(cls, dim: int, n_params: int | None = None, n_objectives: int = 1, **settings: Any) -> Config:
+        """Shorthand: ``WhaleSettings(**settings).resolve(dim, n_params, n_objectives)``."""
+        return WhaleSettings(**settings).resolve(dim, n_params, n_objectives)
+
+    def cycle_size(self, cycle: int) -> int:
+        """``N_c``, (S6)."""
+        return cycle_size(self.population_size, self.population_growth, cycle)
+
+    @property
+    def multi_objective(self) -> bool:
+        return self.n_objectives > 1
+
+    @property
+    def screening(self) -> bool:
+        """Whether moves are screened at all (the surrogate itself may still be unavailable)."""
+        return self.variant.screens and self.screen_candidates > 1

@@ -1,0 +1,214 @@
+"""The population of a study: its trials folded into the core's population, incrementally.
+
+* A finished trial tagged with the current space (:mod:`optuna_whale.storage_layout`) is an
+  evaluation of its ``(cycle, slot)`` at its tagged position: COMPLETE with its values, PRUNED
+  with its last intermediate value when ``consider_pruned_trials`` (else as a failure), FAIL as
+  a failure (it frees the slot).
+* A RUNNING tagged trial holds its slot.
+* A finished trial *without* a tag (enqueued, ``add_trial``, start-up or fixed-parameter trials)
+  whose parameters cover the space joins as an *untagged* evaluation at the centre of its
+  parameters' cells, in slot ``number mod N_c`` of the newest cycle begun before it (by trial
+  number).
+* Values are turned into minimisation values (maximised objectives are negated); the total
+  constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints`` rides along.
+
+The fold is order-independent (:class:`~optuna_whale.core.fold.PopulationFold`), so every
+worker, and a fresh process after a crash, rebuilds the same population from the same trials.
+The incremental cache only skips trials already folded: finished trials never change, and the
+cache checks that the trial it stopped at is still the same trial (else it rebuilds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from optuna_whale.core import Config, Evaluation, Population, PopulationFold, Proposal
+from optuna_whale.space import UnitCubeSpace
+from optuna_whale.storage_layout import read_tag
+
+__all__ = ["StudyPopulation", "trial_values", "trial_violation"]
+
+
+def trial_values(
+    trial: FrozenTrial, directions: Sequence[StudyDirection], consider_pruned_trials: bool
+) -> tuple[float, ...] | None:
+    """The minimisation values a finished trial contributes, or None when it counts as failed.
+
+    Maximised objectives are negated. A PRUNED trial (single objective only) counts at its last
+    intermediate value when ``consider_pruned_trials``.
+    """
+    values: Sequence[float] | None = None
+    if trial.state == TrialState.COMPLETE and trial.values is not None:
+        values = trial.values
+    elif (
+        trial.state == TrialState.PRUNED
+        and consider_pruned_trials
+        and trial.intermediate_values
+        and len(directions) == 1
+    ):
+        values = [trial.intermediate_values[max(trial.intermediate_values)]]
+    if values is None or len(values) != len(directions):
+        return None
+    if any(v is None or math.isnan(v) for v in values):
+        return None
+    return tuple(
+        -float(v) if d == StudyDirection.MAXIMIZE else float(v) for v, d in zip(values, directions, strict=True)
+    )
+
+
+def trial_violation(trial: FrozenTrial) -> float:
+    """Total constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints`` (Optuna 5's
+    ``trial.set_constraint`` and the legacy ``constraints`` list); a trial with none is feasible.
+    A NaN or non-numeric constraint counts as infinitely violated."""
+    total = 0.0
+    for c in trial.constraints.values():
+        try:
+            v = float(c)
+        except (TypeError, ValueError):
+            return math.inf
+        if math.isnan(v):
+            return math.inf
+        total += max(v, 0.0)
+    return total
+
+
+class StudyPopulation:
+    """The population of one study and one search space, folded from its trials.
+
+    :meth:`sync` reads the trials (incrementally); :meth:`snapshot` and :meth:`open_cycle` make
+    it the :class:`~optuna_whale.core.propose.PopulationSource` of the next proposal.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        space: UnitCubeSpace,
+        directions: Sequence[StudyDirection],
+        consider_pruned_trials: bool,
+    ) -> None:
+        self.config = config
+        self.space = space
+        self.directions = list(directions)
+        self.consider_pruned_trials = consider_pruned_trials
+        self._reset()
+
+    def _reset(self) -> None:
+        self.fold = PopulationFold(self.config)
+        self._synced_upto = 0  # trials[:_synced_upto] are finished and folded
+        self._synced_id: int | None = None
+        self._folded_beyond: set[int] = set()  # finished trials folded past a running one
+        self._untagged: list[Evaluation] = []
+        self._cycle_start: dict[int, int] = {}
+        self._running: list[tuple[int, int]] = []
+        self._tried_cells: set[tuple[Any, ...]] = set()
+        self._running_cells: set[tuple[Any, ...]] = set()
+        self._current_number = -1
+        self.design_seed: int | None = None
+
+    # -- folding trials ----------------------------------------------------------------------
+
+    def _note_cycle(self, cycle: int, number: int) -> None:
+        start = self._cycle_start.get(cycle)
+        if start is None or number < start:
+            self._cycle_start[cycle] = number
+        self.fold.touch(cycle)
+
+    def _note_cell(self, trial: FrozenTrial, into: set[tuple[Any, ...]]) -> None:
+        if self.space.discrete:
+            cell = self.space.cell(trial.params)
+            if cell is not None:
+                into.add(cell)
+
+    def _fold(self, trial: FrozenTrial) -> None:
+        self._note_cell(trial, self._tried_cells)
+        tag = read_tag(trial)
+        values = trial_values(trial, self.directions, self.consider_pruned_trials)
+        if tag is None:
+            if values is None:
+                return
+            x = self.space.encode(trial.params)
+            if x is not None:
+                at = Proposal(x, trial.number, 0, "init")
+                self._untagged.append(Evaluation(trial.number, at, values, trial_violation(trial)))
+            return
+        p = tag.proposal
+        if tag.space != self.space.key or len(p.x) != self.config.dim:
+            return
+        self._note_cycle(p.cycle, trial.number)
+        if p.slot >= self.config.cycle_size(p.cycle):
+            return  # written by a sampler with another population size: not ours
+        if values is None:
+            self.fold.add_failure(p.cycle, p.slot)
+        else:
+            self.fold.add(Evaluation(trial.number, p, values, trial_violation(trial)))
+
+    def sync(self, trials: list[FrozenTrial], current: int = -1) -> None:
+        """Fold newly finished trials and collect the running ones, except trial ``current``
+        (the one being sampled)."""
+        self._current_number = current
+        f = self._synced_upto
+        if f > 0 and (len(trials) < f or trials[f - 1]._trial_id != self._synced_id):
+            self._reset()
+            f = 0
+        running: list[tuple[int, int]] = []
+        self._running_cells = set()
+        advancing = True
+        for index in range(f, len(trials)):
+            t = trials[index]
+            if t.state.is_finished():
+                if t.number not in self._folded_beyond:
+                    self._fold(t)
+                    if not advancing:
+                        self._folded_beyond.add(t.number)
+                if advancing:
+                    self._folded_beyond.discard(t.number)
+                    self._synced_upto = index + 1
+                    self._synced_id = t._trial_id
+                continue
+            advancing = False
+            if t.number == current or t.state != TrialState.RUNNING:
+                continue
+            self._note_cell(t, self._running_cells)
+            tag = read_tag(t)
+            if tag is not None and tag.space == self.space.key:
+                self._note_cycle(tag.proposal.cycle, t.number)
+                running.append((tag.proposal.cycle, tag.proposal.slot))
+        self._running = running
+
+    def was_tried(self, params: dict[str, Any]) -> bool:
+        """Whether a discrete space's configuration ``params`` was already tried (any finished
+        or running trial); always False on a space with a continuous parameter."""
+        cell = self.space.cell(params) if self.space.discrete else None
+        return cell is not None and (cell in self._tried_cells or cell in self._running_cells)
+
+    # -- the population source ---------------------------------------------------------------
+
+    @property
+    def current_cycle(self) -> int:
+        return max(self._cycle_start, default=0)
+
+    def untagged_in(self, cycle: int) -> list[Evaluation]:
+        """Untagged evaluations that belong to ``cycle``: the newest cycle begun before them."""
+        starts = sorted(self._cycle_start.items())
+        out = []
+        for ev in self._untagged:
+            own = 0
+            for c, start in starts:
+                if start < ev.number:
+                    own = max(own, c)
+            if own == cycle:
+                out.append(ev.at(ev.number, cycle))
+        return out
+
+    def snapshot(self, cycle: int | None = None) -> Population:
+        c = self.current_cycle if cycle is None else cycle
+        return self.fold.snapshot(c, self._running, self.untagged_in(c))
+
+    def open_cycle(self, cycle: int) -> None:
+        """The trial being sampled opens ``cycle`` (it is about to be tagged with it)."""
+        self._note_cycle(cycle, self._current_number)
