@@ -3,7 +3,7 @@
 Throughput: trials per second (first trial start to last trial end, so process start-up is
 excluded) with 1, 2, 4, 8 worker *processes* sharing one RDB study, for a
 1 s sleeping objective (what a real HPO job looks like: the sampler and storage must keep up with
-the workers) and a 0 s objective (the sampler + storage overhead per trial, which on this
+the workers) and a 0 s objective (the sampler + storage overhead per trial, which on a
 2-core machine is CPU-bound once workers outnumber cores), for WhaleSampler, TPESampler and
 CmaEsSampler side by side.
 

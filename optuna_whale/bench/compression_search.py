@@ -410,7 +410,7 @@ def report(results: dict[str, Any]) -> str:
                               f"{s['best']['repair_scale']:.3f}): applied `{json.dumps(ap)}`", ""]
             wb, ub = bud["searches"].get("whale", {}).get("best"), u["best"]
             if wb is not None and key != TARGET_BUDGET:
-                lines.append(f"(A tighter budget than the issue's {TARGET_BUDGET} target, to see where the "
+                lines.append(f"(A tighter budget than the {TARGET_BUDGET} target, to see where the "
                              "search and the uniform ratio part.)")
             if wb is not None and key == TARGET_BUDGET:
                 loss = 100 * (b["test_accuracy"] - wb["test_mean"])
