@@ -6,7 +6,9 @@ For each sampler, one study of ``--max-trials`` trials runs on a trivial objecti
 (``infer_relative_search_space``, ``sample_relative``, ``sample_independent``, ``before_trial``,
 ``after_trial``) and the median wall time of a whole trial (``study.optimize`` with
 ``n_trials=1``). All samplers run in one process, one after the other, so the ratios are measured
-in one run on the same machine state.
+in one run on the same machine state. Samplers are named as in the harness
+(:func:`optuna_whale.bench.samplers.make_sampler`) and shown by class; the measurement and the
+table live in :mod:`optuna_whale.bench.overhead`.
 
     python benchmarks/overhead.py                        # d=10, checkpoints 100,1000,5000
     python benchmarks/overhead.py --checkpoints 100,1000 --out benchmarks/results/overhead.md
@@ -15,123 +17,44 @@ in one run on the same machine state.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
+import shlex
+import sys
 from pathlib import Path
 
 import optuna
-from tqdm import tqdm
 
-from optuna_whale import WhaleSampler
-from optuna_whale.bench.runner import SamplerTimer
-
-_TIMED = (
-    "infer_relative_search_space",
-    "sample_relative",
-    "sample_independent",
-    "before_trial",
-    "after_trial",
-)
+from optuna_whale.bench.overhead import measure, table
+from optuna_whale.bench.problems import parse_range
+from optuna_whale.bench.samplers import make_sampler
 
 
-class _Timed(SamplerTimer):
-    """The harness's sampler timer (time inside the sampler's methods), as ``elapsed``."""
-
-    @property
-    def elapsed(self) -> float:
-        return self.seconds
-
-
-def _factories(seed: int) -> dict[str, Callable[[], optuna.samplers.BaseSampler]]:
-    return {
-        "WhaleSampler": lambda: WhaleSampler(seed=seed),
-        "RandomSampler": lambda: optuna.samplers.RandomSampler(seed=seed),
-        "TPESampler": lambda: optuna.samplers.TPESampler(seed=seed),
-        "CmaEsSampler": lambda: optuna.samplers.CmaEsSampler(seed=seed),
-    }
-
-
-def measure(
-    name: str,
-    factory: Callable[[], optuna.samplers.BaseSampler],
-    dim: int,
-    checkpoints: list[int],
-    window: int,
-) -> dict[int, tuple[float, float]]:
-    sampler = factory()
-    timer = _Timed(sampler)
-    study = optuna.create_study(sampler=sampler)
-
-    def objective(trial: optuna.Trial) -> float:
-        return sum(trial.suggest_float(f"x{i}", -5.0, 5.0) for i in range(dim))
-
-    inside: list[float] = []
-    wall: list[float] = []
-    out: dict[int, tuple[float, float]] = {}
-    for n in tqdm(range(1, max(checkpoints) + 1), desc=name, leave=False):
-        before = timer.elapsed
-        t0 = time.perf_counter()
-        study.optimize(objective, n_trials=1)
-        wall.append(time.perf_counter() - t0)
-        inside.append(timer.elapsed - before)
-        if n in checkpoints:
-            out[n] = (statistics.median(inside[-window:]), statistics.median(wall[-window:]))
-    return out
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dim", type=int, default=10, help="number of float parameters (default 10)")
     parser.add_argument("--checkpoints", default="100,1000,5000", help="trial counts to report")
     parser.add_argument("--window", type=int, default=50, help="trials per median (default 50)")
-    parser.add_argument("--samplers", default="WhaleSampler,RandomSampler,TPESampler,CmaEsSampler")
+    parser.add_argument("--samplers", default="whale,random,tpe,cmaes",
+                        help="harness sampler names (default whale,random,tpe,cmaes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="also write the table (Markdown)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
-    factories = _factories(args.seed)
-    names = args.samplers.split(",")
-    unknown = [n for n in names if n not in factories]
-    if unknown:
-        parser.error(f"--samplers: unknown {unknown}; choose from {sorted(factories)}")
-    results = {n: measure(n, factories[n], args.dim, checkpoints, args.window) for n in names}
-
-    lines = [
-        f"Per-trial overhead, d = {args.dim}, InMemoryStorage, median over the {args.window} "
-        "trials ending at each count (ms). `inside` = time in the sampler's methods; "
-        "`wall` = whole `study.optimize(n_trials=1)`.",
-        "",
-        "| sampler | " + " | ".join(f"inside @{c} | wall @{c}" for c in checkpoints) + " |",
-        "|---|" + "---|---|" * len(checkpoints),
-    ]
-    for n in names:
-        cells = " | ".join(
-            f"{results[n][c][0] * 1e3:.2f} | {results[n][c][1] * 1e3:.2f}" for c in checkpoints
-        )
-        lines.append(f"| {n} | {cells} |")
-    if "WhaleSampler" in results:
-        lines.append("")
-        for ref in ("CmaEsSampler", "TPESampler"):
-            if ref in results:
-                for c in checkpoints:
-                    w, r = results["WhaleSampler"][c], results[ref][c]
-                    lines.append(
-                        f"- WhaleSampler / {ref} at {c} trials: inside {w[0] / r[0]:.2f}x, "
-                        f"wall {w[1] / r[1]:.2f}x"
-                    )
-    text = "\n".join(lines)
+    checkpoints = sorted(parse_range(args.checkpoints))
+    results = {}
+    for name in args.samplers.split(","):
+        try:
+            sampler = make_sampler(name, args.seed)
+        except ValueError as exc:
+            parser.error(f"--samplers: {exc}")
+        label = type(sampler).__name__
+        label = f"{label} ({name})" if label in results else label
+        results[label] = measure(sampler, args.dim, checkpoints, args.window, desc=label)
+    text = table(results, args.dim, args.window, checkpoints)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(f"Command: `python benchmarks/overhead.py {' '.join(_argv())}`\n\n{text}\n")
-
-
-def _argv() -> list[str]:
-    import sys
-
-    return sys.argv[1:]
+        command = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        args.out.write_text(f"Command: `python benchmarks/overhead.py {command}`\n\n{text}\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""Per-trial sampler overhead: time inside a sampler's methods and wall time per trial.
+
+:func:`measure` runs one study of a trivial objective (the sum of ``dim`` floats, in memory),
+one trial per ``study.optimize`` call, timing the sampler's methods with
+:class:`~optuna_whale.bench.runner.SamplerTimer`; :func:`table` is the Markdown report.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import optuna
+from tqdm import tqdm
+
+from optuna_whale.bench.runner import SamplerTimer
+
+#: per checkpoint: (median seconds inside the sampler, median wall seconds per trial)
+Timings = dict[int, tuple[float, float]]
+
+
+def measure(sampler: optuna.samplers.BaseSampler, dim: int, checkpoints: list[int], window: int, desc: str = "") -> Timings:
+    """At each checkpoint ``n``, the medians over the ``window`` trials ending at trial ``n``."""
+    if not checkpoints or min(checkpoints) < 1 or window < 1:
+        raise ValueError(f"checkpoints and window must be >= 1, got {checkpoints} and {window}.")
+    timer = SamplerTimer(sampler)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        return sum(trial.suggest_float(f"x{i}", -5.0, 5.0) for i in range(dim))
+
+    inside: list[float] = []
+    wall: list[float] = []
+    out: Timings = {}
+    for n in tqdm(range(1, max(checkpoints) + 1), desc=desc, leave=False):
+        before = timer.seconds
+        t0 = time.perf_counter()
+        study.optimize(objective, n_trials=1)
+        wall.append(time.perf_counter() - t0)
+        inside.append(timer.seconds - before)
+        if n in checkpoints:
+            out[n] = (statistics.median(inside[-window:]), statistics.median(wall[-window:]))
+    return out
+
+
+def table(results: dict[str, Timings], dim: int, window: int, checkpoints: list[int]) -> str:
+    """Milliseconds per sampler (rows keyed by label) and checkpoint, then WhaleSampler's ratios
+    to CmaEsSampler and TPESampler where those rows are present."""
+    lines = [
+        f"Per-trial overhead, d = {dim}, InMemoryStorage, median over the {window} "
+        "trials ending at each count (ms). `inside` = time in the sampler's methods; "
+        "`wall` = whole `study.optimize(n_trials=1)`.",
+        "",
+        "| sampler | " + " | ".join(f"inside @{c} | wall @{c}" for c in checkpoints) + " |",
+        "|---|" + "---|---|" * len(checkpoints),
+    ]
+    for n, res in results.items():
+        lines.append(f"| {n} | " + " | ".join(f"{res[c][0] * 1e3:.2f} | {res[c][1] * 1e3:.2f}" for c in checkpoints) + " |")
+    if "WhaleSampler" in results:
+        lines.append("")
+        for ref in ("CmaEsSampler", "TPESampler"):
+            if ref in results:
+                for c in checkpoints:
+                    w, r = results["WhaleSampler"][c], results[ref][c]
+                    lines.append(f"- WhaleSampler / {ref} at {c} trials: inside {w[0] / r[0]:.2f}x, wall {w[1] / r[1]:.2f}x")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""The overhead measurement and table; the tuning-screen runs and summaries."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import optuna
+import pytest
+
+from optuna_whale.bench import tuning_screen
+from optuna_whale.bench.overhead import measure, table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_overhead_table_matches_the_committed_layout() -> None:
+    committed = (ROOT / "benchmarks" / "results" / "overhead.md").read_text().splitlines()
+    rows = [line for line in committed if re.match(r"\| \w+Sampler \|", line)]
+    checkpoints = [int(c) for c in re.findall(r"inside @(\d+)", committed[4])]
+    results = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        ms = [float(c) / 1e3 for c in cells[1:]]
+        results[cells[0]] = {c: (ms[2 * i], ms[2 * i + 1]) for i, c in enumerate(checkpoints)}
+    text = table(results, dim=10, window=50, checkpoints=checkpoints).splitlines()
+    # the table itself, to the character (the ratio lines come from unrounded times)
+    assert text[: 4 + len(rows)] == committed[2 : 6 + len(rows)]
+
+
+def test_overhead_ratios_and_measure() -> None:
+    results = {"WhaleSampler": {10: (0.002, 0.004)}, "CmaEsSampler": {10: (0.001, 0.001)}}
+    assert table(results, 3, 5, [10]).splitlines()[-1] == "- WhaleSampler / CmaEsSampler at 10 trials: inside 2.00x, wall 4.00x"
+    timings = measure(optuna.samplers.RandomSampler(seed=0), dim=2, checkpoints=[3, 6], window=3)
+    assert sorted(timings) == [3, 6]
+    assert all(0 < inside <= wall for inside, wall in timings.values())
+    with pytest.raises(ValueError, match="checkpoints and window"):
+        measure(optuna.samplers.RandomSampler(), 2, [], 3)
+
+
+def test_screen_jobs_and_summary() -> None:
+    bbob = tuning_screen.jobs(2, [1, 8], [0], {"screen_candidates": 4})
+    assert [(j[0], j[2]) for j in bbob] == [(1, 1), (1, 2), (1, 3), (8, 1), (8, 2), (8, 3)]
+    hpo = tuning_screen.jobs(0, [1], [0, 1], {}, "tpe")
+    assert {j[0] for j in hpo} == set(tuning_screen.TUNING_DATASETS) and {j[4] for j in hpo} == {"tpe"}
+    results = [(8, 1, 1.0, -1.0), (8, 2, 3.0, -3.0), (1, 1, 10.0, 0.0), (8, 3, 2.0, -2.0)]
+    assert tuning_screen.summarise(results, hpobench=False) == {8: 2.0, 1: 10.0}
+    assert tuning_screen.summarise(results, hpobench=True)[8] == {"median_regret": 2.0, "mean_auc": -2.0}
+
+
+def test_screen_run_passes_the_setting_to_the_sampler() -> None:
+    plain = tuning_screen.run((8, 2, 1, {}, ""))
+    again = tuning_screen.run((8, 2, 1, {}, ""))
+    unscreened = tuning_screen.run((8, 2, 1, {"screen_candidates": 1}, ""))
+    assert plain == again and plain[:2] == (8, 1) and plain[2] >= 1e-8
+    assert unscreened != plain
