@@ -15,7 +15,6 @@ the functions, so ``import optuna_whale.cli`` stays light and ``optuna-whale --h
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import shlex
 import sys
@@ -195,11 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_torch_logs() -> None:
-    """Silence a torch deprecation notice that torchao triggers at import (not actionable here)."""
-    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
-
-
 def _dashboard_command(storage: str) -> str:
     from optuna_whale.bench.runner import redact_url
 
@@ -268,7 +262,6 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.storage is None:
         _check_storage_flag(parser, storage)
 
-    _quiet_torch_logs()
     from optuna_whale.bench import compression as _compression  # noqa: F401  (registers the suite)
     from optuna_whale.bench import report
     from optuna_whale.bench.runner import RunSpec, redact_url, run_all
