@@ -99,7 +99,7 @@ def float32_master(model: nn.Module) -> Iterator[nn.Module]:
         for name, t in slots.items()
         if t is not None and t.dtype in LOW_PRECISION
     ]
-    if not any(slots is m._parameters for m in model.modules() for slots, _, _ in low):
+    if not any(p.dtype in LOW_PRECISION for p in model.parameters()):
         yield model
         return
     from optuna_whale.compression.quantization import CastInputs
