@@ -109,25 +109,15 @@ TRANSFORMS: dict[str, Callable[[nn.Module, torch.Tensor], nn.Module]] = {
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("name", list(TRANSFORMS))
 def test_transform_runs_and_leaves_the_model_alone(name: str, dtype: torch.dtype) -> None:
+    # the contract allows a clear ValueError/TypeError up front instead; for these layers and
+    # dtypes none is needed, so none is accepted here (refusals: the out_proj tests below)
     model, x = _model(dtype)
     snap = _snapshot(model)
-    try:
-        out = TRANSFORMS[name](model, x)
-    except (ValueError, TypeError) as exc:  # a refusal is allowed, and must be clear
-        assert str(exc)
-        _assert_untouched(model, snap)
-        return
+    out = TRANSFORMS[name](model, x)
     with torch.no_grad():
         y = out(x)
     assert y.shape == (6, 3) and torch.isfinite(y.float()).all()
     _assert_untouched(model, snap)
-
-
-def test_no_transform_of_the_attention_model_is_refused() -> None:
-    # the grid above tolerates clear refusals; on these models every transform must work
-    model, x = _model(torch.float32)
-    for name, fn in TRANSFORMS.items():
-        assert fn(model, x)(x).shape == (6, 3), name
 
 
 def test_factorize_refuses_attention_out_proj_up_front() -> None:
