@@ -15,7 +15,6 @@ the functions, so ``import optuna_whale.cli`` stays light and ``optuna-whale --h
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import shlex
 import sys
@@ -183,11 +182,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_torch_logs() -> None:
-    """Silence a torch deprecation notice that torchao triggers at import (not actionable here)."""
-    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
-
-
 def _dashboard_command(storage: str) -> str:
     """The optuna-dashboard command for ``storage`` (the URL that opens it, password masked)."""
     from optuna_whale.bench.runner import redact_url, storage_url
@@ -315,7 +309,6 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                              "written through a link)")
         _check_storage_flag(parser, storage)
 
-    _quiet_torch_logs()
     from optuna_whale.bench import compression as _compression  # noqa: F401  (registers the suite)
     from optuna_whale.bench import report
     from optuna_whale.bench.runner import RunFailed, RunSpec, redact_text, redact_url, run_all

@@ -1,7 +1,9 @@
 """MNIST-5k CNN compression as a two-objective study: (accuracy up, serialized bytes down).
 
-WhaleSampler is single-objective for now, so this example uses NSGAIISampler (``--sampler
-tpe`` for TPESampler). The Pareto front is printed and, with ``--plot``, saved as a PNG.
+WhaleSampler handles any number of objectives (Pareto dominance decides between trials, and each
+move draws its leader from the non-dominated front); ``--sampler nsga2`` or ``--sampler tpe``
+runs Optuna's NSGAIISampler or TPESampler on the same study instead. The Pareto front is
+printed and, with ``--plot``, saved as a PNG.
 
     python examples/compression/mnist_multiobjective.py --quick
     python examples/compression/mnist_multiobjective.py --trials 60 --plot /tmp/mnist_front.png
@@ -10,10 +12,12 @@ tpe`` for TPESampler). The Pareto front is printed and, with ``--plot``, saved a
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import optuna
 import torch
 
+from optuna_whale import WhaleSampler
 from optuna_whale.compression import Budget, CompressionSpace, build_objective, measure
 from optuna_whale.compression.data import load_mnist5k
 from optuna_whale.compression.models import SmallCNN
@@ -25,7 +29,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", type=int, default=60)
     p.add_argument("--epochs", type=int, default=8, help="baseline training epochs")
-    p.add_argument("--sampler", choices=["nsga2", "tpe"], default="nsga2")
+    p.add_argument("--sampler", choices=["whale", "nsga2", "tpe"], default="whale")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", default=None, help="PNG path for the Pareto front")
     p.add_argument("--quick", action="store_true", help="4 trials, 1 baseline epoch")
@@ -45,10 +49,12 @@ def main() -> None:
     objective = build_objective(splits.train, splits.val, splits.example_inputs, space,
                                 Budget(measure_latency=False), model=model, train_config=cfg,
                                 multi_objective=True)
-    sampler: optuna.samplers.BaseSampler = (
-        optuna.samplers.NSGAIISampler(seed=args.seed, population_size=10)
-        if args.sampler == "nsga2" else optuna.samplers.TPESampler(seed=args.seed)
-    )
+    samplers: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
+        "whale": lambda: WhaleSampler(seed=args.seed),
+        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=args.seed, population_size=10),
+        "tpe": lambda: optuna.samplers.TPESampler(seed=args.seed),
+    }
+    sampler = samplers[args.sampler]()
     study = optuna.create_study(directions=directions(True), sampler=sampler)
     study.optimize(objective, n_trials=args.trials, show_progress_bar=True)
     front = sorted(study.best_trials, key=lambda t: t.values[1])

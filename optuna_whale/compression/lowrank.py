@@ -9,6 +9,10 @@ Embedding/EmbeddingBag (V x d table E): ``E = (U_r sqrt(S_r)) (sqrt(S_r) Vh_r)``
 ``r``-dim table followed by ``Linear(r, d, bias=False)``; exact for lookups and for bag
 ``sum``/``mean`` (both linear), and the padding row stays zero.
 Energy: the smallest ``r`` with ``sum(S[:r]**2) / sum(S**2) >= energy``.
+The SVDs run in float64; the factors get the replaced layer's dtype, device, train/eval mode
+and ``requires_grad``. A layer whose parent reads its ``.weight`` directly (the ``out_proj`` of
+``nn.MultiheadAttention``, ``linear1``/``linear2`` of ``nn.TransformerEncoderLayer``) cannot be
+replaced by a ``Sequential``: ``factorize`` refuses it, and ``factorizable_layers`` leaves it out.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Mapping
 
 import torch
 from torch import nn
+
+from optuna_whale.compression.models import weights_read_by_parent
 
 
 def _rank_from_energy(s: torch.Tensor, energy: float, name: str) -> int:
@@ -33,6 +39,16 @@ def _check_rank(rank: int, full: int, name: str) -> int:
     return rank
 
 
+def _like(new: nn.Sequential, old: nn.Module) -> nn.Sequential:
+    """Give the factors ``old``'s train/eval mode and its weight's ``requires_grad``."""
+    new.train(old.training)
+    weight = getattr(old, "weight", None)
+    if isinstance(weight, torch.Tensor):
+        for p in new.parameters():
+            p.requires_grad_(weight.requires_grad)
+    return new
+
+
 def svd_linear(
     layer: nn.Linear, rank: int | None = None, energy: float | None = None, name: str = "linear"
 ) -> nn.Sequential:
@@ -43,15 +59,15 @@ def svd_linear(
     u, s, vh = torch.linalg.svd(w, full_matrices=False)
     r = _check_rank(rank, len(s), name) if rank is not None else _rank_from_energy(s, float(energy), name)  # type: ignore[arg-type]
     root = torch.sqrt(s[:r])
-    first = nn.Linear(layer.in_features, r, bias=False)
-    second = nn.Linear(r, layer.out_features, bias=layer.bias is not None)
-    dtype = layer.weight.dtype
+    dt, dev = layer.weight.dtype, layer.weight.device
+    first = nn.Linear(layer.in_features, r, bias=False, dtype=dt, device=dev)
+    second = nn.Linear(r, layer.out_features, bias=layer.bias is not None, dtype=dt, device=dev)
     with torch.no_grad():
-        first.weight.copy_((root[:, None] * vh[:r]).to(dtype))
-        second.weight.copy_((u[:, :r] * root[None, :]).to(dtype))
+        first.weight.copy_(root[:, None] * vh[:r])
+        second.weight.copy_(u[:, :r] * root[None, :])
         if layer.bias is not None:
             second.bias.copy_(layer.bias.detach())
-    return nn.Sequential(first, second)
+    return _like(nn.Sequential(first, second), layer)
 
 
 def tucker2_conv(
@@ -77,20 +93,20 @@ def tucker2_conv(
         r_in = _rank_from_energy(s_in, float(energy), name)  # type: ignore[arg-type]
     a, b = u_out[:, :r_out], u_in[:, :r_in]
     core = torch.einsum("oikl,or,is->rskl", w, a, b)
-    first = nn.Conv2d(c_in, r_in, 1, bias=False)
+    dt, dev = conv.weight.dtype, conv.weight.device
+    first = nn.Conv2d(c_in, r_in, 1, bias=False, dtype=dt, device=dev)
     middle = nn.Conv2d(
         r_in, r_out, conv.kernel_size, stride=conv.stride, padding=conv.padding,  # type: ignore[arg-type]
-        dilation=conv.dilation, bias=False, padding_mode=conv.padding_mode,  # type: ignore[arg-type]
+        dilation=conv.dilation, bias=False, padding_mode=conv.padding_mode, dtype=dt, device=dev,  # type: ignore[arg-type]
     )
-    last = nn.Conv2d(r_out, c_out, 1, bias=conv.bias is not None)
-    dtype = conv.weight.dtype
+    last = nn.Conv2d(r_out, c_out, 1, bias=conv.bias is not None, dtype=dt, device=dev)
     with torch.no_grad():
-        first.weight.copy_(b.t()[:, :, None, None].to(dtype))
-        middle.weight.copy_(core.to(dtype))
-        last.weight.copy_(a[:, :, None, None].to(dtype))
+        first.weight.copy_(b.t()[:, :, None, None])
+        middle.weight.copy_(core)
+        last.weight.copy_(a[:, :, None, None])
         if conv.bias is not None and last.bias is not None:
             last.bias.copy_(conv.bias.detach())
-    return nn.Sequential(first, middle, last)
+    return _like(nn.Sequential(first, middle, last), conv)
 
 
 EMBEDDING_TYPES: tuple[type[nn.Module], ...] = (nn.Embedding, nn.EmbeddingBag)
@@ -115,15 +131,16 @@ def svd_embedding(
     if emb.padding_idx is not None:
         table[emb.padding_idx] = 0.0
     small: nn.Module
+    dt, dev = emb.weight.dtype, emb.weight.device
     if isinstance(emb, nn.EmbeddingBag):
-        small = nn.EmbeddingBag(emb.num_embeddings, r, mode=emb.mode, padding_idx=emb.padding_idx)
+        small = nn.EmbeddingBag(emb.num_embeddings, r, mode=emb.mode, padding_idx=emb.padding_idx, dtype=dt, device=dev)
     else:
-        small = nn.Embedding(emb.num_embeddings, r, padding_idx=emb.padding_idx)
-    proj = nn.Linear(r, emb.embedding_dim, bias=False)
+        small = nn.Embedding(emb.num_embeddings, r, padding_idx=emb.padding_idx, dtype=dt, device=dev)
+    proj = nn.Linear(r, emb.embedding_dim, bias=False, dtype=dt, device=dev)
     with torch.no_grad():
-        small.weight.copy_(table.to(emb.weight.dtype))
-        proj.weight.copy_((root[:, None] * vh[:r]).t().to(emb.weight.dtype))
-    return nn.Sequential(small, proj)
+        small.weight.copy_(table)
+        proj.weight.copy_((root[:, None] * vh[:r]).t())
+    return _like(nn.Sequential(small, proj), emb)
 
 
 def conv_mode_ranks(conv: nn.Conv2d) -> tuple[int, int]:
@@ -182,41 +199,113 @@ def saves_parameters(module: nn.Module, rank: int | tuple[int, int]) -> bool:
 FACTORIZABLE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv2d, *EMBEDDING_TYPES)
 
 
+def _why_not(module: nn.Module, name: str, readers: Mapping[str, str]) -> str | None:
+    """Why ``module`` (called ``name``) cannot be factorized, or ``None`` if it can."""
+    if not isinstance(module, FACTORIZABLE_TYPES):
+        return (
+            f"is a {type(module).__name__}; factorization handles "
+            "Linear, Conv2d, Embedding and EmbeddingBag"
+        )
+    if name in readers:
+        return f"cannot be replaced by factors ({readers[name]})"
+    if isinstance(module, nn.Conv2d) and module.groups != 1:
+        return f"is a Conv2d with groups={module.groups}; Tucker-2 needs groups=1"
+    if isinstance(module, nn.EmbeddingBag) and module.mode not in ("sum", "mean"):
+        return f"is an EmbeddingBag with mode={module.mode!r}; allowed modes: 'sum', 'mean'"
+    return None
+
+
+def factorizable_layers(model: nn.Module) -> list[str]:
+    """Names of the layers ``factorize`` accepts, in ``named_modules`` order.
+
+    Linear, groups=1 Conv2d, Embedding and sum/mean EmbeddingBag layers, except those whose
+    parent reads their ``.weight`` directly (``models.weights_read_by_parent``).
+    """
+    readers = weights_read_by_parent(model)
+    return [n for n, m in model.named_modules() if n and _why_not(m, n, readers) is None]
+
+
+def check_factorizable(model: nn.Module, name: str, what: str = "layer") -> nn.Module:
+    """Return layer ``name`` of ``model``; ValueError naming it (as ``what``) and the allowed
+    layers if ``factorize`` cannot replace it."""
+    modules = dict(model.named_modules())
+    if name not in modules:
+        raise ValueError(f"{what} {name!r} is not in the model; allowed: {factorizable_layers(model)}")
+    why = _why_not(modules[name], name, weights_read_by_parent(model))
+    if why is not None:
+        raise ValueError(f"{what} {name!r} {why}; allowed: {factorizable_layers(model)}")
+    return modules[name]
+
+
 def _set_module(root: nn.Module, name: str, new: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     parent = root.get_submodule(parent_name) if parent_name else root
     setattr(parent, child, new)
 
 
+def _check_runs(
+    original: nn.Module, factorized: nn.Module, example_inputs: torch.Tensor, names: list[str]
+) -> None:
+    """ValueError if ``factorized`` fails on ``example_inputs`` where ``original`` runs."""
+    from optuna_whale.compression.training import eval_mode
+
+    try:
+        with eval_mode(factorized), torch.no_grad():
+            factorized(example_inputs)
+    except Exception as exc:
+        try:
+            with eval_mode(original), torch.no_grad():
+                original(example_inputs)
+        except Exception as exc0:
+            raise ValueError(
+                f"the model does not run on example_inputs of shape {tuple(example_inputs.shape)} "
+                f"even before factorization: {type(exc0).__name__}: {exc0}"
+            ) from exc0
+        raise ValueError(
+            f"the model no longer runs after factorizing {names} (a module reads one of these "
+            f"layers' weights directly instead of calling it?): {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def factorize(
     model: nn.Module,
     ranks: Mapping[str, int | tuple[int, int]] | None = None,
     energy: Mapping[str, float] | None = None,
+    example_inputs: torch.Tensor | None = None,
 ) -> nn.Module:
-    """Deep copy of ``model`` with the named Linear/Conv2d layers replaced by factorized ones.
+    """Deep copy of ``model`` with the named layers replaced by factorized ones.
 
-    ``ranks[name]``: an int for Linear; ``(r_out, r_in)`` or one int (used for both modes,
-    capped at each mode's full rank) for Conv2d. ``energy[name]``: kept energy in (0, 1].
+    ``ranks[name]``: an int for Linear/embeddings; ``(r_out, r_in)`` or one int (used for both
+    modes, capped at each mode's full rank) for Conv2d. ``energy[name]``: kept energy in (0, 1].
+    Every name is checked before anything is computed (``check_factorizable``: ValueError
+    naming the layer and the allowed ones). With ``example_inputs`` the copy is run once (eval
+    mode, no grad) and a ValueError names the layers if it fails. ``model`` is never changed.
     """
-    out = copy.deepcopy(model)
-    modules = dict(out.named_modules())
     plan: list[tuple[str, int | tuple[int, int] | None, float | None]] = [
         (n, r, None) for n, r in (ranks or {}).items()
     ] + [(n, None, float(e)) for n, e in (energy or {}).items()]
+    both = sorted(set(ranks or {}) & set(energy or {}))
+    if both:
+        raise ValueError(f"layers {both} are given both a rank and an energy; give one of them")
+    for name, rank, _ in plan:
+        m = check_factorizable(model, name)
+        if isinstance(rank, tuple) and not isinstance(m, nn.Conv2d):
+            raise ValueError(
+                f"rank for {type(m).__name__} layer {name!r} must be one int, got {rank}"
+            )
+    out = copy.deepcopy(model)
+    modules = dict(out.named_modules())
     for name, rank, en in plan:
-        if name not in modules:
-            allowed = [n for n, m in modules.items() if isinstance(m, FACTORIZABLE_TYPES)]
-            raise ValueError(f"layer {name!r} is not in the model; allowed: {allowed}")
         m = modules[name]
+        new: nn.Module
         if isinstance(m, nn.Linear):
-            if isinstance(rank, tuple):
-                raise ValueError(f"rank for Linear layer {name!r} must be one int, got {rank}")
-            new: nn.Module = svd_linear(m, rank=rank, energy=en, name=name)
+            assert not isinstance(rank, tuple)
+            new = svd_linear(m, rank=rank, energy=en, name=name)
         elif isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
-            if isinstance(rank, tuple):
-                raise ValueError(f"rank for embedding {name!r} must be one int, got {rank}")
+            assert not isinstance(rank, tuple)
             new = svd_embedding(m, rank=rank, energy=en, name=name)
-        elif isinstance(m, nn.Conv2d):
+        else:
+            assert isinstance(m, nn.Conv2d)
             rk: tuple[int, int] | None = None
             if isinstance(rank, tuple):
                 rk = rank
@@ -225,10 +314,7 @@ def factorize(
                 _check_rank(rank, max(fo, fi), name)
                 rk = (min(rank, fo), min(rank, fi))
             new = tucker2_conv(m, ranks=rk, energy=en, name=name)
-        else:
-            raise ValueError(
-                f"layer {name!r} is a {type(m).__name__}; factorization handles "
-                "Linear, Conv2d, Embedding and EmbeddingBag"
-            )
         _set_module(out, name, new)
+    if example_inputs is not None and plan:
+        _check_runs(model, out, example_inputs, [n for n, _, _ in plan])
     return out

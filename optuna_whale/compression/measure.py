@@ -11,7 +11,7 @@ from torch import nn
 
 from optuna_whale.compression.data import Split
 from optuna_whale.compression.structured import count_macs_params
-from optuna_whale.compression.training import evaluate, num_threads
+from optuna_whale.compression.training import eval_mode, evaluate, num_threads
 from optuna_whale.compression.unstructured import nonzero_params, sparse_bytes
 
 
@@ -49,11 +49,11 @@ def state_dict_bytes(model: nn.Module) -> int:
 def latency_ms(
     model: nn.Module, inputs: torch.Tensor, min_run_time: float = 0.2, threads: int = 1
 ) -> float:
-    """Median milliseconds per ``model(inputs)`` (``torch.utils.benchmark``, ``threads`` threads)."""
+    """Median milliseconds per ``model(inputs)`` in eval mode (``torch.utils.benchmark``,
+    ``threads`` threads); each submodule's train/eval mode is restored."""
     from torch.utils import benchmark
 
-    model.eval()
-    with torch.no_grad(), num_threads(threads):
+    with eval_mode(model), torch.no_grad(), num_threads(threads):
         timer = benchmark.Timer(
             stmt="model(x)", globals={"model": model, "x": inputs}, num_threads=threads
         )
@@ -68,18 +68,18 @@ def measure(
     latency_batch: int = 64,
     with_latency: bool = True,
 ) -> CompressionResult:
-    """Measure ``model``; MACs/params/nonzeros come from ``float_model`` (default ``model``)."""
+    """Measure ``model`` in eval mode; MACs/params/nonzeros come from ``float_model`` (default
+    ``model``). Neither model is changed: each submodule's train/eval mode is restored."""
     ref = model if float_model is None else float_model
-    macs, params = count_macs_params(ref, example_inputs)
-    lat = (
-        latency_ms(model, data[0][:latency_batch]) if with_latency else float("nan")
-    )
-    return CompressionResult(
-        accuracy=evaluate(model, data),
-        params=params,
-        nonzero_params=nonzero_params(ref),
-        macs=macs,
-        bytes=state_dict_bytes(model),
-        sparse_bytes=sparse_bytes(ref),
-        latency_ms=lat,
-    )
+    with eval_mode(model), eval_mode(ref):
+        macs, params = count_macs_params(ref, example_inputs)
+        lat = latency_ms(model, data[0][:latency_batch]) if with_latency else float("nan")
+        return CompressionResult(
+            accuracy=evaluate(model, data),
+            params=params,
+            nonzero_params=nonzero_params(ref),
+            macs=macs,
+            bytes=state_dict_bytes(model),
+            sparse_bytes=sparse_bytes(ref),
+            latency_ms=lat,
+        )

@@ -146,3 +146,25 @@ def final_linear_name(model: nn.Module) -> str:
     if not names:
         raise ValueError("model has no nn.Linear layer to treat as the classifier head")
     return names[-1]
+
+
+def weights_read_by_parent(model: nn.Module) -> dict[str, str]:
+    """Layers whose parent reads their ``.weight`` tensor directly instead of calling them.
+
+    Name -> reason. Such a layer cannot be replaced by another module (a factorized
+    ``Sequential``) or by a module whose ``weight`` is not a tensor (a dynamic int8 Linear):
+    ``nn.MultiheadAttention`` reads ``out_proj.weight``/``.bias`` in its forward, and
+    ``nn.TransformerEncoderLayer``'s inference fast path reads ``linear1.weight`` and
+    ``linear2.weight`` (its ``self_attn.out_proj`` is covered by the first rule).
+    """
+    found: dict[str, str] = {}
+    for name, parent in model.named_modules():
+        prefix = f"{name}." if name else ""
+        if isinstance(parent, nn.MultiheadAttention):
+            found[f"{prefix}out_proj"] = "nn.MultiheadAttention reads out_proj.weight directly"
+        elif isinstance(parent, nn.TransformerEncoderLayer):
+            for child in ("linear1", "linear2"):
+                found[f"{prefix}{child}"] = (
+                    f"nn.TransformerEncoderLayer's fast path reads {child}.weight directly"
+                )
+    return found

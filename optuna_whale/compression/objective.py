@@ -60,7 +60,7 @@ from torch import nn
 
 from optuna_whale.compression.data import Split
 from optuna_whale.compression.lowrank import (
-    FACTORIZABLE_TYPES,
+    check_factorizable,
     factorize,
     rank_from_ratio,
     saves_parameters,
@@ -229,11 +229,17 @@ def apply_compression(
 ) -> tuple[nn.Module, nn.Module]:
     """Run the documented pipeline; return (final model, float model before quantization).
 
-    ``model`` is never changed (every step works on a copy). ``train_config`` gives batch size,
-    optimizer, seed and threads; its ``lr``/``epochs`` are replaced by ``params``.
+    ``model`` is never changed, its train/eval modes included (every step works on a copy).
+    ``train_config`` gives batch size, optimizer, seed and threads; its ``lr``/``epochs`` are
+    replaced by ``params``. Rank layers are checked before any work (ValueError naming the layer
+    and the allowed ones); factorized and quantized models are run once on ``example_inputs``
+    and a ValueError says which step gave a model that does not run. Both returned models are in
+    eval mode.
     """
     cfg = train_config or TrainConfig()
     base = _base_model(model, model_factory, params.arch)
+    for name in params.rank:
+        check_factorizable(base, name, "rank layer")
     step = 0
     if model_factory is not None and train_epochs > 0:
         train_inplace(base, train, val, replace(cfg, epochs=train_epochs, lr=params.lr), trial)
@@ -244,7 +250,7 @@ def apply_compression(
         teacher = base if cfg.distill_alpha > 0 else None
         train_inplace(work, train, val, ft, trial, step_offset=step, teacher=teacher)
     work.eval()
-    return quantize(work, params.quantization), work
+    return quantize(work, params.quantization, example_inputs), work
 
 
 def _prune_and_factorize(
@@ -262,7 +268,7 @@ def _prune_and_factorize(
             if saves_parameters(modules[name], rank):
                 ranks[name] = rank
     if ranks:
-        work = factorize(work, ranks=ranks)
+        work = factorize(work, ranks=ranks, example_inputs=example_inputs)
     return work
 
 
@@ -405,13 +411,8 @@ def build_objective(
     for name in layers:
         if name not in allowed:
             raise ValueError(f"prune layer {name!r} is not prunable; allowed: {allowed}")
-    names = dict(probe.named_modules())
     for name in space.rank_layers:
-        if name not in names or not isinstance(names[name], FACTORIZABLE_TYPES):
-            lin = [n for n, m in names.items() if isinstance(m, FACTORIZABLE_TYPES)]
-            raise ValueError(
-                f"rank layer {name!r} is not a Linear/Conv2d/Embedding(Bag); allowed: {lin}"
-            )
+        check_factorizable(probe, name, "rank layer")
     from_scratch = model_factory is not None
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:

@@ -5,17 +5,28 @@ and LSTM: int8 weights, activations quantized per batch); ``fp16`` / ``bf16`` (w
 stored in half precision, inputs cast on the way in); ``torchao_int8_weight``
 (``Int8WeightOnlyConfig``) and ``torchao_int8_dynamic``
 (``Int8DynamicActivationInt8WeightConfig``) when torchao imports.
+
+Dtypes: ``dynamic_int8`` computes in float32, torchao in float32, float16 or bfloat16. A model
+with other floating parameters (float64; float16/bfloat16 for ``dynamic_int8``) is converted to
+float32 in the copy and wrapped in ``CastInputs(..., torch.float32)``, so it takes its own
+inputs and returns float32. Linear layers whose parent reads their ``.weight`` directly
+(``models.weights_read_by_parent``, e.g. ``nn.TransformerEncoderLayer.linear1``) stay float
+under ``dynamic_int8``, whose modules have no weight tensor.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
+
+from optuna_whale.compression.models import weights_read_by_parent
 
 QUANTIZATION_CHOICES = (
     "none",
@@ -46,7 +57,36 @@ def torch_ao_deprecations() -> Iterator[list[warnings.WarningMessage]]:
         yield caught
 
 
+class _TorchaoEnumNotice(logging.Filter):
+    """Drop torch's notice that a torchao Enum is registered with ``register_constant()``.
+
+    Importing torchao 0.18 under torch >= 2.14 logs, once per process, "<enum
+    'KernelPreference'> is an Enum subclass ... Calling register_constant() on Enum subclasses
+    is deprecated": torchao's own registration, nothing a user of these helpers can act on.
+    Every other record of the logger (also this notice for non-torchao classes) passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        cls = args[0] if args else None
+        return not (
+            isinstance(record.msg, str)
+            and "register_constant() on Enum subclasses is deprecated" in record.msg
+            and str(getattr(cls, "__module__", "")).startswith("torchao")
+        )
+
+
+_TORCHAO_NOTICE_FILTER = _TorchaoEnumNotice()
+
+
+def quiet_torchao_import_notice() -> None:
+    """Install (idempotent) the filter for torchao's import-time notice on the logger that
+    emits it, ``torch.utils._pytree``; called before every torchao import of this package."""
+    logging.getLogger("torch.utils._pytree").addFilter(_TORCHAO_NOTICE_FILTER)
+
+
 def _has_torchao() -> str | None:
+    quiet_torchao_import_notice()
     try:
         import torchao.quantization  # noqa: F401
     except Exception as exc:  # torchao can fail at import on mismatched torch builds
@@ -80,40 +120,98 @@ def available_choices() -> list[str]:
     return [c for c in QUANTIZATION_CHOICES if av[c] is None]
 
 
+# Floating parameter dtypes each int8 choice computes in; other models are run in float32.
+NATIVE_DTYPES: dict[str, tuple[torch.dtype, ...]] = {
+    "dynamic_int8": (torch.float32,),
+    "torchao_int8_weight": (torch.float32, torch.float16, torch.bfloat16),
+    "torchao_int8_dynamic": (torch.float32, torch.float16, torch.bfloat16),
+}
+
+
+def _cast_floats(obj: Any, dtype: torch.dtype) -> Any:
+    """``obj`` with every floating tensor (also inside tuples, lists and dicts) cast to ``dtype``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(dtype) if obj.is_floating_point() else obj
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_cast_floats(o, dtype) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _cast_floats(v, dtype) for k, v in obj.items()}
+    return obj
+
+
 class CastInputs(nn.Module):
-    """Wrap a half-precision model: floating inputs are cast to ``dtype``, outputs to float32."""
+    """Wrap a model that computes in ``dtype``: floating inputs are cast to ``dtype``, floating
+    outputs to float32 (tensors also inside tuples, lists and dicts)."""
 
     def __init__(self, model: nn.Module, dtype: torch.dtype) -> None:
         super().__init__()
         self.model = model
         self.dtype = dtype
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.is_floating_point():
-            x = x.to(self.dtype)
-        out: torch.Tensor = self.model(x)
-        return out.float()
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.model(*_cast_floats(args, self.dtype), **_cast_floats(kwargs, self.dtype))
+        return _cast_floats(out, torch.float32)
 
 
-def quantize(model: nn.Module, choice: str) -> nn.Module:
-    """Return a quantized copy of ``model`` (the input is never changed) for ``choice``."""
+def floating_dtypes(model: nn.Module) -> set[torch.dtype]:
+    """The dtypes of ``model``'s floating parameters and buffers."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return {t.dtype for t in tensors if t.is_floating_point()}
+
+
+def _dynamic_int8(model: nn.Module) -> nn.Module:
+    """``quantize_dynamic`` (qint8) of the Linear/LSTM layers of ``model`` (in place, float32)."""
+    keep = weights_read_by_parent(model)
+    spec: dict[str | type[nn.Module], Any] = {
+        name: torch.ao.quantization.default_dynamic_qconfig
+        for name, m in model.named_modules()
+        if type(m) in (nn.Linear, nn.LSTM) and name not in keep
+    }
+    with torch_ao_deprecations():
+        q: nn.Module = torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8)
+    return q
+
+
+def quantize(
+    model: nn.Module, choice: str, example_inputs: torch.Tensor | None = None
+) -> nn.Module:
+    """Return a quantized copy of ``model`` in eval mode for ``choice``; ``model`` is never changed.
+
+    Any floating dtype is accepted (module docstring). With ``example_inputs`` the result is run
+    once (no grad) and a ValueError names the choice if that fails.
+    """
     if choice not in QUANTIZATION_CHOICES:
         raise ValueError(f"quantization={choice!r} is unknown; allowed: {list(QUANTIZATION_CHOICES)}")
     reason = availability()[choice]
     if reason is not None:
         raise QuantizationUnavailableError(f"quantization={choice!r} is unavailable: {reason}")
+    out = _quantized_copy(model, choice)
+    if example_inputs is not None:
+        try:
+            with torch.no_grad():
+                out(example_inputs)
+        except Exception as exc:
+            raise ValueError(
+                f"quantization={choice!r} gives a model that does not run on example_inputs of "
+                f"shape {tuple(example_inputs.shape)} and dtype {example_inputs.dtype}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    return out
+
+
+def _quantized_copy(model: nn.Module, choice: str) -> nn.Module:
     out = copy.deepcopy(model).eval()
     if choice == "none":
         return out
     if choice in ("fp16", "bf16"):
         dtype = torch.float16 if choice == "fp16" else torch.bfloat16
         return CastInputs(out.to(dtype), dtype)
+    cast = not floating_dtypes(out) <= set(NATIVE_DTYPES[choice])
+    if cast:
+        out = out.float()
     if choice == "dynamic_int8":
-        with torch_ao_deprecations():
-            q: nn.Module = torch.ao.quantization.quantize_dynamic(
-                out, {nn.Linear, nn.LSTM}, dtype=torch.qint8
-            )
-        return q
+        q = _dynamic_int8(out)
+        return CastInputs(q, torch.float32) if cast else q
     from torchao.quantization import (
         Int8DynamicActivationInt8WeightConfig,
         Int8WeightOnlyConfig,
@@ -128,4 +226,4 @@ def quantize(model: nn.Module, choice: str) -> nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         quantize_(out, config)
-    return out
+    return CastInputs(out, torch.float32) if cast else out

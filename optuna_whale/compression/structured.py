@@ -117,7 +117,8 @@ def structured_prune(
     # are never cut, and the warning is silenced on purpose.
     frozen = [m for m in pruned.modules() if isinstance(m, (nn.EmbeddingBag, nn.Embedding))]
     try:
-        with warnings.catch_warnings():
+        # torch-pruning traces the graph through autograd: also inside a caller's no_grad block
+        with warnings.catch_warnings(), torch.enable_grad():
             warnings.filterwarnings("ignore", message="Unwrapped parameters detected")
             pruner = tp.pruner.MetaPruner(
                 pruned,

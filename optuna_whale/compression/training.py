@@ -6,6 +6,11 @@ and a seeded global RNG for dropout and the like); ``num_threads`` is applied wi
 With a ``trial``, each epoch's validation accuracy is reported (``trial.report(acc, step)``)
 and ``optuna.TrialPruned`` is raised when ``trial.should_prune()``.
 
+Float16/bfloat16 parameters are trained in float32 (master weights: the model is converted for
+the run, inputs are cast to float32, and every tensor gets its own dtype back at the end, also
+when the run stops early): Adam's ``eps`` underflows in float16, and bfloat16 loses updates
+smaller than its resolution.
+
 Knowledge distillation (``TrainConfig.distill_alpha > 0`` and a ``teacher`` given to
 ``train_inplace``): the loss is ``(1 - a) CE(z_s, y) + a T^2 KL(softmax(z_t / T) || softmax(z_s / T))``
 with ``a = distill_alpha``, ``T = distill_temperature`` and teacher logits ``z_t`` computed once
@@ -68,6 +73,51 @@ class History:
 
 
 @contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put every submodule of ``model`` in eval mode; restore each one's own mode on exit."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+LOW_PRECISION: tuple[torch.dtype, ...] = (torch.float16, torch.bfloat16)
+
+
+@contextmanager
+def float32_master(model: nn.Module) -> Iterator[nn.Module]:
+    """Yield ``model`` itself, or, if it has float16/bfloat16 parameters, the model converted
+    to float32 in place behind a ``CastInputs`` wrapper; every converted tensor (same Parameter
+    objects) gets its own dtype back on exit."""
+    low = [
+        (slots, name, t.dtype)
+        for m in model.modules()
+        for slots in (m._parameters, m._buffers)
+        for name, t in slots.items()
+        if t is not None and t.dtype in LOW_PRECISION
+    ]
+    if not any(p.dtype in LOW_PRECISION for p in model.parameters()):
+        yield model
+        return
+    from optuna_whale.compression.quantization import CastInputs
+
+    for slots, name, _ in low:
+        t = slots[name]
+        assert t is not None
+        t.data = t.data.float()
+    try:
+        yield CastInputs(model, torch.float32)
+    finally:
+        for slots, name, dtype in low:
+            t = slots[name]
+            assert t is not None
+            t.data = t.data.to(dtype)
+
+
+@contextmanager
 def num_threads(n: int | None) -> Iterator[None]:
     """Temporarily ``torch.set_num_threads(n)`` (no-op for ``None``)."""
     if n is None:
@@ -91,12 +141,12 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Split, batch_size: int = 512) -> float:
-    """Top-1 accuracy of ``model`` (in eval mode) on ``data``."""
-    model.eval()
+    """Top-1 accuracy of ``model`` in eval mode on ``data`` (each submodule's mode is restored)."""
     x, y = data
     correct = 0
-    for i in range(0, len(x), batch_size):
-        correct += int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
+    with eval_mode(model):
+        for i in range(0, len(x), batch_size):
+            correct += int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
     return correct / max(1, len(x))
 
 
@@ -130,12 +180,9 @@ def _epoch(
 
 @torch.no_grad()
 def logits(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """``model(x)`` in eval mode, batch by batch (the model's train/eval mode is restored)."""
-    was_training = model.training
-    model.eval()
-    out = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    model.train(was_training)
-    return out
+    """``model(x)`` in eval mode, batch by batch (each submodule's train/eval mode is restored)."""
+    with eval_mode(model):
+        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def train_inplace(
@@ -149,22 +196,24 @@ def train_inplace(
 ) -> History:
     """Train ``model`` in place for ``cfg.epochs`` epochs (cross-entropy), reporting to ``trial``.
 
+    The model is left in eval mode.
     Step ``step_offset + epoch`` (epoch from 1) carries the validation accuracy. Multi-objective
     studies do not support ``trial.report``; there nothing is reported. With a ``teacher`` and
     ``cfg.distill_alpha > 0`` the loss includes distillation (module docstring).
     """
     hist = History()
-    with num_threads(cfg.num_threads):
+    with num_threads(cfg.num_threads), float32_master(model) as net:
         soft = (
-            logits(teacher, train[0]) if teacher is not None and cfg.distill_alpha > 0 else None
+            logits(teacher, train[0]).float()
+            if teacher is not None and cfg.distill_alpha > 0 else None
         )
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
-        opt = _optimizer(model, cfg)
+        opt = _optimizer(net, cfg)
         for epoch in range(1, cfg.epochs + 1):
-            _epoch(model, train[0], train[1], opt, cfg.batch_size, gen, soft,
+            _epoch(net, train[0], train[1], opt, cfg.batch_size, gen, soft,
                    cfg.distill_alpha, cfg.distill_temperature)
-            acc = evaluate(model, val)
+            acc = evaluate(net, val)
             hist.val_accuracy.append(acc)
             if not acc <= hist.best_accuracy:  # also true while best is NaN
                 hist.best_accuracy, hist.best_epoch = acc, epoch
@@ -172,7 +221,9 @@ def train_inplace(
                 assert trial is not None
                 trial.report(acc, step_offset + epoch)
                 if trial.should_prune():
+                    model.eval()
                     raise optuna.TrialPruned(f"pruned at step {step_offset + epoch} (val acc {acc:.4f})")
+    model.eval()
     return hist
 
 
@@ -191,24 +242,25 @@ def train_until_converged(
 
     One optimizer for the whole run; after ``decay_patience`` (default ``patience // 2``, at
     least 1) epochs without improvement the learning rate is multiplied by ``lr_decay``
-    (reduce-on-plateau). The weights of the best epoch are restored at the end.
+    (reduce-on-plateau). The weights of the best epoch are restored at the end and the model
+    is left in eval mode.
     """
     hist = History()
-    best_state = copy.deepcopy(model.state_dict())
     decay_after = max(1, patience // 2) if decay_patience is None else decay_patience
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=max_epochs, desc="baseline epochs")
-    with num_threads(cfg.num_threads):
+    with num_threads(cfg.num_threads), float32_master(model) as net:
+        best_state = copy.deepcopy(model.state_dict())
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
-        opt = _optimizer(model, cfg)
+        opt = _optimizer(net, cfg)
         since_decay = 0
         for epoch in range(1, max_epochs + 1):
-            _epoch(model, train[0], train[1], opt, cfg.batch_size, gen)
-            acc = evaluate(model, val)
+            _epoch(net, train[0], train[1], opt, cfg.batch_size, gen)
+            acc = evaluate(net, val)
             hist.val_accuracy.append(acc)
             if not acc <= hist.best_accuracy:
                 hist.best_accuracy, hist.best_epoch = acc, epoch
@@ -225,7 +277,8 @@ def train_until_converged(
                 bar.set_postfix(val_acc=f"{acc:.4f}", best=f"{hist.best_accuracy:.4f}")
             if epoch - hist.best_epoch >= patience:
                 break
+        model.load_state_dict(best_state)
     if bar is not None:
         bar.close()
-    model.load_state_dict(best_state)
+    model.eval()
     return hist

@@ -112,7 +112,8 @@ def test_space_and_param_errors(trained_cnn, digits) -> None:  # type: ignore[no
         build_objective(*args, CompressionSpace(rank_ratio=(0.0, 1.0)), model=trained_cnn)
     with pytest.raises(ValueError, match="prune layer 'act1' is not prunable; allowed: \\['conv1'"):
         build_objective(*args, CompressionSpace(prune_layers=("act1",)), model=trained_cnn)
-    with pytest.raises(ValueError, match="rank layer 'pool2' is not a Linear/Conv2d/Embedding\\(Bag\\)"):
+    with pytest.raises(ValueError, match="rank layer 'pool2' is a MaxPool2d; factorization handles Linear, "
+                       "Conv2d, Embedding and EmbeddingBag; allowed: \\['conv1', 'conv2', 'fc1', 'fc2'\\]"):
         build_objective(*args, CompressionSpace(rank_layers=("pool2",)), model=trained_cnn)
     with pytest.raises(ValueError, match="activation 'swish' is unknown"):
         build_objective(*args, CompressionSpace(activations=("swish",)), model=trained_cnn)
