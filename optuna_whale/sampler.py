@@ -327,7 +327,13 @@ class WhaleSampler(BaseSampler):
             native_upper=space.native_upper,
             discrete=space.discrete,
         )
-        return StudyPopulation(config, space, study.directions, self._consider_pruned_trials)
+        return StudyPopulation(
+            config,
+            space,
+            study.directions,
+            self._consider_pruned_trials,
+            origin=(study._storage, study._study_id),
+        )
 
     def _study_population(self, study: Study, space: UnitCubeSpace) -> StudyPopulation:
         key = (id(study._storage), study._study_id, space.key)

@@ -23,9 +23,10 @@ The class also gives each coordinate its *native* box (the value's own scale: ``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,12 @@ from optuna.distributions import (
     distribution_to_json,
 )
 
-__all__ = ["UnitCubeSpace", "space_key"]
+__all__ = ["POSITION_TOLERANCE", "UnitCubeSpace", "space_key"]
+
+#: How far (in cube units) a stored position may be from the encoding of its trial's continuous
+#: float parameter (:meth:`UnitCubeSpace.mismatch`). Positions are stored with 17 significant
+#: digits and decode/encode round trips lose about 1e-15, so only a corrupted position exceeds it.
+POSITION_TOLERANCE = 1e-9
 
 
 def space_key(search_space: Mapping[str, BaseDistribution]) -> str:
@@ -57,6 +63,8 @@ class UnitCubeSpace:
         self.names: list[str] = list(search_space)
         self.distributions: dict[str, BaseDistribution] = dict(search_space)
         self._slices: dict[str, slice] = {}
+        #: per categorical, its hashable choices -> index of their first occurrence
+        self._choice_indices: dict[str, dict[Any, int]] = {}
         lower: list[float] = []
         upper: list[float] = []
         start = 0
@@ -64,6 +72,11 @@ class UnitCubeSpace:
             dist = self.distributions[name]
             if isinstance(dist, CategoricalDistribution):
                 width = len(dist.choices)
+                indices: dict[Any, int] = {}
+                for index, choice in enumerate(dist.choices):
+                    with contextlib.suppress(TypeError):  # unhashable: found by to_internal_repr
+                        indices.setdefault(choice, index)
+                self._choice_indices[name] = indices
                 lower += [0.0] * width
                 upper += [1.0] * width
             elif isinstance(dist, FloatDistribution):
@@ -141,13 +154,61 @@ class UnitCubeSpace:
         return snapped
 
     def cell(self, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The parameter values in this space's order (hashable), or None if one is missing.
+        """The configuration ``params`` as a hashable tuple in this space's order: grid values as
+        they are, a categorical as the index of its choice (choices may be unhashable, such as
+        lists). None if a value is missing or is not one of its categorical's choices.
 
         On a discrete space two points with the same cell are the same configuration."""
         try:
-            return tuple(params[name] for name in self.names)
-        except KeyError:
+            return tuple(
+                self._choice_index(name, params[name]) if name in self._choice_indices else params[name]
+                for name in self.names
+            )
+        except (KeyError, ValueError):
             return None
+
+    def _choice_index(self, name: str, value: Any) -> int:
+        """Index of ``value`` among the choices of categorical ``name`` (ValueError if absent)."""
+        try:
+            return self._choice_indices[name][value]
+        except (KeyError, TypeError):  # unhashable, or equal but not hashed alike (NaN)
+            dist = self.distributions[name]
+            assert isinstance(dist, CategoricalDistribution)
+            return int(dist.to_internal_repr(value))
+
+    def mismatch(self, x: Sequence[float] | np.ndarray, params: Mapping[str, Any]) -> str | None:
+        """The first parameter of ``params`` that the cube point ``x`` does not decode to, or None.
+
+        A continuous float agrees when its encoding is within :data:`POSITION_TOLERANCE` of ``x``
+        (a tolerance relative to the range, or to the log range); a grid value (int, stepped
+        float) or a categorical choice agrees only exactly (the same cell, the same choice). A
+        value given outside its cell (a fixed parameter off the grid or out of range) agrees
+        with the cell it encodes to. Parameters absent from ``params`` are not checked."""
+        if len(x) != self.dim:
+            return self.names[0]
+        for name in self.names:
+            if name not in params:
+                continue
+            dist = self.distributions[name]
+            where = self._slices[name]
+            if isinstance(dist, CategoricalDistribution):
+                try:
+                    index = self._choice_index(name, params[name])
+                except ValueError:
+                    return name
+                if int(np.argmax(x[where])) != index:
+                    return name
+                continue
+            encoded = self._encode_one(dist, params[name])
+            if encoded is None:
+                return name
+            u = float(x[where.start])
+            if isinstance(dist, FloatDistribution) and dist.step is None:
+                if not abs(u - float(encoded[0])) <= POSITION_TOLERANCE:
+                    return name
+            elif self._decode_one(dist, np.array([u])) != self._decode_one(dist, encoded):
+                return name
+        return None
 
     # -- encoding --------------------------------------------------------------------------
 

@@ -37,16 +37,33 @@ Size: at most ``200 + 24 d`` bytes per trial for a ``d``-coordinate cube (:func:
 measured 278 B at d = 4 and 1,213 B at d = 50), whatever the number of trials.
 
 How the population is rebuilt from these attrs: :mod:`optuna_whale.study_population`.
+
+Every value read back is validated
+----------------------------------
+A storage is shared by many workers and outlives versions of the code, so nothing read from it
+is trusted. A tag is used only if :func:`parse_tag` accepts it (types, ranges, finite numbers)
+and :meth:`~optuna_whale.study_population.StudyPopulation.checked_tag` too (``x`` has the cube's
+length and decodes to the trial's own parameters within the encoding's tolerance); else the
+trial counts as untagged. A cycle moves the study only once the folded evaluations can have
+reached it (:meth:`~optuna_whale.study_population.StudyPopulation.justified`: ``2 c``
+evaluations for cycle ``c``). A ``whale:seed`` that is not a valid seed is replaced by one
+derived from it (:func:`read_design_seed`), never overwritten. Each kind of invalid value is
+reported by one warning per study (logger ``optuna_whale.storage_layout``) naming the trial and
+the field, and the study goes on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
+import reprlib
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import optuna
 from optuna.trial import FrozenTrial
 
 from optuna_whale.core import MOVE_KINDS, Frame, Proposal
@@ -58,10 +75,16 @@ __all__ = [
     "KEY_SEED",
     "KEY_TAG",
     "STUDY_USER_SAMPLER",
+    "MAX_SEED",
+    "MAX_STORED_INDEX",
     "Tag",
+    "fallback_seed",
+    "parse_tag",
     "read_design_seed",
     "read_tag",
     "tag_size",
+    "valid_seed",
+    "warn_once",
     "write_tag",
 ]
 
@@ -120,36 +143,148 @@ def tag_size(tag: Tag) -> int:
     return sum(len(k) + len(json.dumps(v)) for k, v in attrs.items())
 
 
-def read_tag(trial: FrozenTrial) -> Tag | None:
-    """The trial's tag, or None if it has none or it is malformed (never trusted blindly)."""
-    raw = trial.system_attrs.get(KEY_TAG)
-    if not isinstance(raw, dict):
-        return None
+#: Upper bound (exclusive) of a stored cycle, slot or parent trial number: an RDB storage keeps
+#: trial numbers in 32-bit columns, so no study reaches it.
+MAX_STORED_INDEX = 2**31
+
+
+def _show(value: object) -> str:
+    """A short repr of a stored value for a warning (never fails, never long)."""
     try:
-        space, cycle, slot, x = raw["space"], raw["cycle"], raw["slot"], raw["x"]
-        move = raw.get("move", "init")
-        generation = float(raw.get("gen", 0.0))
-        parent = raw.get("parent", -1)
-        basis = raw.get("basis", -1)
-        ints = (cycle, slot, parent, basis)
-        if not isinstance(space, str) or not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
-            return None
-        if cycle < 0 or slot < 0 or basis not in (-1, 0, 1) or not isinstance(x, list):
-            return None
-        xs = np.array([float(v) for v in x])
-        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in xs) or move not in MOVE_KINDS:
-            return None
-    except (KeyError, TypeError, ValueError):
-        return None
-    return Tag(space, Proposal(xs, slot, cycle, move, generation, parent, Frame(basis)))
+        return reprlib.repr(value)
+    except (ValueError, RecursionError):  # an int too long to print, a self-nesting value
+        return f"<{type(value).__name__}>"
 
 
-def read_design_seed(storage: BaseStorage, study_id: int, proposal: int) -> int:
-    """The study's design seed; the first worker writes ``proposal``, later ones read it."""
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_tag(raw: object, dim: int | None = None) -> tuple[Tag | None, str | None]:
+    """Validate a stored ``whale`` attr: ``(tag, None)`` when valid, ``(None, None)`` when absent,
+    ``(None, problem)`` otherwise, ``problem`` naming the field and its value. Never raises.
+
+    Valid: ``space`` a str; ``cycle`` and ``slot`` ints in ``[0, 2**31)``; ``x`` a list of
+    numbers in ``[0, 1]`` (finite), of length ``dim`` when given; ``gen`` a finite number
+    ``>= 0``; ``parent`` an int in ``[-1, 2**31)``; ``basis`` -1, 0 or 1; ``move`` one of
+    :data:`~optuna_whale.core.moves.MOVE_KINDS` (the last four may be absent). Booleans are not numbers here.
+    """
+    if raw is None:
+        return None, None
+    if not isinstance(raw, dict):
+        return None, f"the tag is a {type(raw).__name__}, not an object"
+    for key in ("space", "cycle", "slot", "x"):
+        if key not in raw:
+            return None, f"field {key!r} is missing"
+    space, x = raw["space"], raw["x"]
+    if not isinstance(space, str):
+        return None, f"field 'space': {_show(space)} is not a string"
+    for key in ("cycle", "slot"):
+        value = raw[key]
+        if not _is_int(value) or not 0 <= value < MAX_STORED_INDEX:
+            return None, f"field {key!r}: {_show(value)} is not an integer in [0, 2**31)"
+    parent = raw.get("parent", -1)
+    if not _is_int(parent) or not -1 <= parent < MAX_STORED_INDEX:
+        return None, f"field 'parent': {_show(parent)} is not an integer in [-1, 2**31)"
+    basis = raw.get("basis", -1)
+    if not _is_int(basis) or basis not in (-1, 0, 1):
+        return None, f"field 'basis': {_show(basis)} is not -1, 0 or 1"
+    move = raw.get("move", "init")
+    if not isinstance(move, str) or move not in MOVE_KINDS:
+        return None, f"field 'move': {_show(move)} is not one of {MOVE_KINDS}"
+    gen = raw.get("gen", 0.0)
+    # ints compare exactly, so a huge int is rejected here before float() could overflow
+    if not _is_number(gen) or not 0 <= gen <= 1e300:
+        return None, f"field 'gen': {_show(gen)} is not a finite number >= 0"
+    if not isinstance(x, list):
+        return None, f"field 'x': {_show(x)} is not a list"
+    if dim is not None and len(x) != dim:
+        return None, f"field 'x': {len(x)} coordinates, the search space has {dim}"
+    for v in x:
+        if not _is_number(v) or not 0 <= v <= 1:  # NaN, +-inf and huge ints fail the range
+            return None, f"field 'x': {_show(v)} is not a number in [0, 1]"
+    xs = np.array([float(v) for v in x])
+    proposal = Proposal(xs, raw["slot"], raw["cycle"], move, float(gen), parent, Frame(basis))
+    return Tag(space, proposal), None
+
+
+def read_tag(trial: FrozenTrial) -> Tag | None:
+    """The trial's tag, or None if it has none or it is malformed (:func:`parse_tag`)."""
+    return parse_tag(trial.system_attrs.get(KEY_TAG))[0]
+
+
+_logger = optuna.logging.get_logger(__name__)
+_warned_lock = threading.Lock()
+_warned: weakref.WeakKeyDictionary[Any, set[tuple[int, str]]] = weakref.WeakKeyDictionary()
+
+
+def warn_once(origin: tuple[BaseStorage, int] | None, kind: str, message: str, seen: set[str]) -> None:
+    """Log ``message`` unless a warning of ``kind`` was already given for this study.
+
+    ``origin`` is ``(storage, study_id)``: one warning per study and kind in this process (the
+    storage is held weakly). Without it (or for a storage that cannot be weakly referenced),
+    ``seen`` (a set the caller keeps) remembers the kinds already warned about."""
+    with _warned_lock:
+        done: set[Any] = seen
+        key: Any = kind
+        if origin is not None:
+            try:
+                done = _warned.setdefault(origin[0], set())
+                key = (origin[1], kind)
+            except TypeError:
+                pass
+        if key in done:
+            return
+        done.add(key)
+    _logger.warning(message)
+
+
+#: Valid design seeds are ints in ``[0, MAX_SEED)`` (a worker writes one below ``2**31``).
+MAX_SEED = 2**63
+
+
+def valid_seed(raw: object) -> int | None:
+    """``raw`` if it is a valid design seed (an int in ``[0, 2**63)``, not a bool), else None."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < MAX_SEED:
+        return raw
+    return None
+
+
+def fallback_seed(raw: object) -> int:
+    """A valid seed derived from an invalid stored one: a hash of its JSON text, so every worker
+    that reads the same invalid value derives the same seed without writing anything."""
+    try:
+        text = json.dumps(raw, sort_keys=True, default=repr)
+    except (TypeError, ValueError, RecursionError):  # an int too long to print, a cycle
+        text = type(raw).__name__
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def read_design_seed(
+    storage: BaseStorage, study_id: int, proposal: int, seen: set[str] | None = None
+) -> int:
+    """The study's design seed; the first worker writes ``proposal``, later ones read it.
+
+    An attr that is not a valid seed (:func:`valid_seed`) is never overwritten (another worker
+    may have read it already): it is replaced by :func:`fallback_seed`, the same in every
+    worker, with one warning per study."""
     attrs = storage.get_study_system_attrs(study_id)
-    seed = attrs.get(KEY_SEED)
-    if isinstance(seed, int):
-        return seed
-    storage.set_study_system_attr(study_id, KEY_SEED, int(proposal))
-    seed = storage.get_study_system_attrs(study_id).get(KEY_SEED, proposal)
-    return int(seed) if isinstance(seed, int) else int(proposal)
+    if KEY_SEED not in attrs:
+        storage.set_study_system_attr(study_id, KEY_SEED, int(proposal))
+        attrs = storage.get_study_system_attrs(study_id)
+    raw = attrs.get(KEY_SEED, int(proposal))
+    seed = valid_seed(raw)
+    if seed is None:
+        seed = fallback_seed(raw)
+        warn_once(
+            (storage, study_id),
+            "seed",
+            f"The study's system attr {KEY_SEED!r} holds {_show(raw)}, not an integer in "
+            f"[0, 2**63); it is ignored and the design seed {seed} is derived from it.",
+            set() if seen is None else seen,
+        )
+    return seed

@@ -11,6 +11,9 @@
   number).
 * Values are turned into minimisation values (maximised objectives are negated); the total
   constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints`` rides along.
+* Nothing read back is trusted (:meth:`StudyPopulation.checked_tag`, :meth:`StudyPopulation.justified`):
+  an invalid tag makes its trial untagged, a cycle the evaluations cannot have reached moves
+  nothing, each with one warning per study naming the trial and the field.
 
 The fold is order-independent (:class:`~optuna_whale.core.fold.PopulationFold`), so every
 worker, and a fresh process after a crash, rebuilds the same population from the same trials.
@@ -22,16 +25,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from optuna_whale.core import Config, Evaluation, Population, PopulationFold, Proposal
 from optuna_whale.space import UnitCubeSpace
-from optuna_whale.storage_layout import read_tag
+from optuna_whale.storage_layout import KEY_TAG, Tag, parse_tag, warn_once
 
-__all__ = ["StudyPopulation", "trial_values", "trial_violation"]
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+__all__ = ["MIN_CYCLE_EVALUATIONS", "StudyPopulation", "trial_values", "trial_violation"]
+
+#: Evaluations that any cycle takes at the least (a cycle has at least 2 whales, and ends no
+#: sooner than one evaluation per whale).
+MIN_CYCLE_EVALUATIONS = 2
 
 
 def trial_values(
@@ -90,11 +100,15 @@ class StudyPopulation:
         space: UnitCubeSpace,
         directions: Sequence[StudyDirection],
         consider_pruned_trials: bool,
+        origin: tuple[BaseStorage, int] | None = None,
     ) -> None:
         self.config = config
         self.space = space
         self.directions = list(directions)
         self.consider_pruned_trials = consider_pruned_trials
+        #: ``(storage, study_id)`` of the study, for one warning per study about invalid values
+        self.origin = origin
+        self._warned: set[str] = set()
         self._reset()
 
     def _reset(self) -> None:
@@ -103,6 +117,7 @@ class StudyPopulation:
         self._synced_id: int | None = None
         self._folded_beyond: set[int] = set()  # finished trials folded past a running one
         self._untagged: list[Evaluation] = []
+        self._n_evaluations = 0  # folded evaluations with values, tagged or not
         self._cycle_start: dict[int, int] = {}
         self._running: list[tuple[int, int]] = []
         self._tried_cells: set[tuple[Any, ...]] = set()
@@ -124,27 +139,63 @@ class StudyPopulation:
             if cell is not None:
                 into.add(cell)
 
+    def _ignore(self, number: int, problem: str, outcome: str = "the trial counts as untagged") -> None:
+        """Warn (once per study) that trial ``number``'s whale tag is invalid and ignored."""
+        warn_once(
+            self.origin,
+            "tag",
+            f"Trial {number}'s whale tag is invalid and ignored ({problem}): {outcome}. Further "
+            "invalid whale tags in this study are ignored silently.",
+            self._warned,
+        )
+
+    def checked_tag(self, trial: FrozenTrial) -> tuple[Tag | None, bool]:
+        """``(tag, ours)``: the trial's tag if it is valid for this population, and whether the
+        trial belongs to this population at all (False: tagged with another search space).
+
+        Beyond :func:`~optuna_whale.storage_layout.parse_tag`: ``x`` has the cube's length and
+        decodes to the parameters the trial has
+        (:meth:`~optuna_whale.space.UnitCubeSpace.mismatch`; absent ones, as in a trial still
+        running or failed early, are not checked). An invalid tag is ignored with one warning
+        per study (``(None, True)``: the trial counts as untagged)."""
+        raw = trial.system_attrs.get(KEY_TAG)
+        if raw is None:
+            return None, True
+        if isinstance(raw, dict) and isinstance(raw.get("space"), str) and raw["space"] != self.space.key:
+            return None, False
+        tag, problem = parse_tag(raw, self.config.dim)
+        if tag is not None:
+            name = self.space.mismatch(tag.proposal.x, trial.params)
+            if name is not None:
+                tag, problem = None, f"field 'x': it does not decode to the trial's parameter {name!r}"
+        if problem is not None:
+            self._ignore(trial.number, problem)
+            return None, True
+        return tag, True
+
     def _fold(self, trial: FrozenTrial) -> None:
         self._note_cell(trial, self._tried_cells)
-        tag = read_tag(trial)
+        tag, ours = self.checked_tag(trial)
+        if not ours:
+            return
         values = trial_values(trial, self.directions, self.consider_pruned_trials)
         if tag is None:
             if values is None:
                 return
             x = self.space.encode(trial.params)
             if x is not None:
+                self._n_evaluations += 1
                 at = Proposal(x, trial.number, 0, "init")
                 self._untagged.append(Evaluation(trial.number, at, values, trial_violation(trial)))
             return
         p = tag.proposal
-        if tag.space != self.space.key or len(p.x) != self.config.dim:
-            return
         self._note_cycle(p.cycle, trial.number)
         if p.slot >= self.config.cycle_size(p.cycle):
             return  # written by a sampler with another population size: not ours
         if values is None:
             self.fold.add_failure(p.cycle, p.slot)
         else:
+            self._n_evaluations += 1
             self.fold.add(Evaluation(trial.number, p, values, trial_violation(trial)))
 
     def sync(self, trials: list[FrozenTrial], current: int = -1) -> None:
@@ -174,8 +225,8 @@ class StudyPopulation:
             if t.number == current or t.state != TrialState.RUNNING:
                 continue
             self._note_cell(t, self._running_cells)
-            tag = read_tag(t)
-            if tag is not None and tag.space == self.space.key:
+            tag, _ = self.checked_tag(t)
+            if tag is not None:
                 self._note_cycle(tag.proposal.cycle, t.number)
                 running.append((tag.proposal.cycle, tag.proposal.slot))
         self._running = running
@@ -188,13 +239,41 @@ class StudyPopulation:
 
     # -- the population source ---------------------------------------------------------------
 
+    def justified(self, cycle: int) -> bool:
+        """Whether the evaluations folded so far can have reached ``cycle``.
+
+        A cycle ends no sooner than one evaluation per whale (schedule, stagnation and collapse
+        all need ``E_c >= N_c``) and every sampler has ``N_c >= 2`` whales, so reaching cycle
+        ``c`` takes at least ``2 c`` evaluations, tagged or not, whatever the population sizes
+        of the workers. A cycle that a stored tag names but the study cannot have reached moves
+        nothing: it is not the current cycle and takes no untagged evaluations, until the study
+        has evaluations enough."""
+        return cycle * MIN_CYCLE_EVALUATIONS <= self._n_evaluations
+
+    def _justified_starts(self) -> list[tuple[int, int]]:
+        """``(cycle, first trial number)`` of the known cycles that are justified, sorted (a
+        prefix of all known cycles: the larger the cycle, the more evaluations it needs)."""
+        starts = sorted(self._cycle_start.items())
+        justified = [(c, n) for c, n in starts if self.justified(c)]
+        if len(justified) < len(starts):
+            cycle, number = starts[len(justified)]
+            self._ignore(
+                number,
+                f"field 'cycle': cycle {cycle} needs at least {cycle * MIN_CYCLE_EVALUATIONS} "
+                f"evaluations, the study has {self._n_evaluations}",
+                "the study does not move to that cycle before it has those evaluations",
+            )
+        return justified
+
     @property
     def current_cycle(self) -> int:
-        return max(self._cycle_start, default=0)
+        starts = self._justified_starts()
+        return starts[-1][0] if starts else 0
 
     def untagged_in(self, cycle: int) -> list[Evaluation]:
-        """Untagged evaluations that belong to ``cycle``: the newest cycle begun before them."""
-        starts = sorted(self._cycle_start.items())
+        """Untagged evaluations that belong to ``cycle``: the newest (justified) cycle begun
+        before them."""
+        starts = self._justified_starts()
         out = []
         for ev in self._untagged:
             own = 0
