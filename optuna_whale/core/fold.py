@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,6 +86,9 @@ class Population:
     best: Evaluation | None
     front: list[Evaluation] = field(default_factory=list)
     front_crowding: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: values derived from this snapshot once and reused by every move drawn from it (the
+    #: eigenbasis of (W5)); never part of the population's state
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def occupied(self) -> np.ndarray:

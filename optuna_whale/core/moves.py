@@ -24,6 +24,9 @@ vanish, so a random partner ``X_r`` stands in for ``X_i``. With probability ``p_
     D -> B f(B^T D)      (f: the per-coordinate operation of (W2)-(W4))                  (W5)
 
 so that on a rotated, ill-conditioned valley the per-coordinate draws follow the valley's axes.
+``B`` is computed once per population snapshot; above ``EIGEN_DEGENERATE_MAX_DIM`` cube
+dimensions an elite of no more points than dimensions (a rank-deficient covariance) moves on
+the axes instead (:func:`eigenbasis`).
 Points that leave the cube are reflected, never clipped (clipping piles points onto the bounds
 and flatters problems whose optimum is on a bound)::
 
@@ -76,10 +79,16 @@ __all__ = [
     "Step",
     "UniformMoves",
     "WhaleMoves",
+    "EIGEN_DEGENERATE_MAX_DIM",
+    "cached_eigenbasis",
     "eigenbasis",
     "reflect",
 ]
 
+
+#: Largest cube dimension at which (W5) decomposes the elite's covariance even when the elite
+#: has no more points than dimensions (rank-deficient); above it such an elite moves on the axes.
+EIGEN_DEGENERATE_MAX_DIM = 32
 
 #: Every move name a proposal can carry: the initial design, a restart's design, and the moves.
 MOVE_KINDS = ("init", "restart", "search", "encircle", "spiral", "gaussian", "de", "uniform")
@@ -109,16 +118,34 @@ def reflect(x: np.ndarray) -> np.ndarray:
 
 
 def eigenbasis(elite: np.ndarray, dim: int) -> np.ndarray | None:
-    """``B`` of (W5): eigenvectors of the elite's covariance (None with fewer than 2 points)."""
-    if elite.shape[0] < 2:
+    """``B`` of (W5): eigenvectors of the elite's covariance.
+
+    None with fewer than 2 points, and None when the elite has no more points than dimensions
+    and ``dim > EIGEN_DEGENERATE_MAX_DIM``: ``k <= d`` points span at most ``k - 1``
+    directions, so at least ``d - k + 1`` eigenvectors are an arbitrary basis of the
+    covariance's null space (chosen by round-off) that says nothing about the valley, while the
+    ``d x d`` decomposition costs ``O(d^3)`` (seconds at one categorical of 1,000 choices); the
+    move is then taken on the axes. Small spaces keep the decomposition in every case."""
+    k = elite.shape[0]
+    if k < 2 or (k <= dim and dim > EIGEN_DEGENERATE_MAX_DIM):
         return None
     centred = elite - elite.mean(axis=0)
-    cov = centred.T @ centred / elite.shape[0]
+    cov = centred.T @ centred / k
     cov += 1e-20 * np.eye(dim)
     if not np.all(np.isfinite(cov)):
         return None
     _, vecs = np.linalg.eigh(cov)
     return vecs
+
+
+def cached_eigenbasis(pop: Population, dim: int) -> np.ndarray | None:
+    """:func:`eigenbasis` of ``pop.elite``, computed once per population snapshot (every move and
+    redraw of one proposal shares the snapshot, so a trial decomposes at most one covariance)."""
+    key = f"eigenbasis:{dim}"
+    if key not in pop.derived:
+        pop.derived[key] = eigenbasis(pop.elite, dim)
+    basis: np.ndarray | None = pop.derived[key]
+    return basis
 
 
 def _partner(pop: Population, i: int, rng: np.random.Generator) -> int | None:
@@ -135,7 +162,7 @@ class _Frame:
     def __init__(self, pop: Population, config: Config, rng: np.random.Generator) -> None:
         basis = None
         if config.eigen_probability > 0 and rng.random() < config.eigen_probability:
-            basis = eigenbasis(pop.elite, config.dim)
+            basis = cached_eigenbasis(pop, config.dim)
         self.basis = basis
         self.kind = Frame.AXES if basis is None else Frame.EIGEN
 
