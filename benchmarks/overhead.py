@@ -12,6 +12,7 @@ table live in :mod:`optuna_whale.bench.overhead`.
 
     python benchmarks/overhead.py                        # d=10, checkpoints 100,1000,5000
     python benchmarks/overhead.py --checkpoints 100,1000 --out benchmarks/results/overhead.md
+    python benchmarks/overhead.py --categorical-choices 1000 --checkpoints 100,300 --samplers whale,tpe
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from optuna_whale.bench.samplers import make_sampler
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dim", type=int, default=10, help="number of float parameters (default 10)")
+    parser.add_argument("--categorical-choices", type=int, default=0,
+                        help="instead of --dim floats, one categorical with this many choices (>= 2)")
     parser.add_argument("--checkpoints", default="100,1000,5000", help="trial counts to report")
     parser.add_argument("--window", type=int, default=50, help="trials per median (default 50)")
     parser.add_argument("--samplers", default="whale,random,tpe,cmaes",
@@ -40,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     checkpoints = sorted(parse_range(args.checkpoints))
+    if args.categorical_choices < 0 or args.categorical_choices == 1:
+        parser.error(f"--categorical-choices must be 0 (floats) or >= 2, got {args.categorical_choices}")
     results = {}
     for name in args.samplers.split(","):
         try:
@@ -48,8 +53,10 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--samplers: {exc}")
         label = type(sampler).__name__
         label = f"{label} ({name})" if label in results else label
-        results[label] = measure(sampler, args.dim, checkpoints, args.window, desc=label)
-    text = table(results, args.dim, args.window, checkpoints)
+        results[label] = measure(
+            sampler, args.dim, checkpoints, args.window, desc=label, categorical_choices=args.categorical_choices
+        )
+    text = table(results, args.dim, args.window, checkpoints, args.categorical_choices)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,9 @@ tag (:mod:`optuna_whale.storage_layout`) -> the parameters (:class:`~optuna_whal
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -21,11 +23,18 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.samplers._base import _process_constraints_after_trial
 from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.search_space import IntersectionSearchSpace
+from optuna.storages import InMemoryStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from optuna_whale.core import Population, WhaleSettings, next_proposal
+from optuna_whale.core import Population, Proposal, WhaleSettings, next_proposal
 from optuna_whale.space import UnitCubeSpace
-from optuna_whale.storage_layout import STUDY_USER_SAMPLER, Tag, read_design_seed, write_tag
+from optuna_whale.storage_layout import (
+    STUDY_USER_SAMPLER,
+    Tag,
+    read_design_seed,
+    read_tag,
+    write_tag,
+)
 from optuna_whale.study_population import StudyPopulation
 
 if TYPE_CHECKING:
@@ -44,6 +53,9 @@ _INDEPENDENT_WARNING = (
 )
 
 _D = WhaleSettings()  # the defaults, written once
+
+#: Proposals one trial may make while another process's older trial holds the slot it chose.
+MAX_CLAIM_ATTEMPTS = 4
 
 
 def _check_flag(name: str, value: Any) -> None:
@@ -127,6 +139,20 @@ class WhaleSampler(BaseSampler):
             variant, unconstrained single objective only). ``None``: 8 on a discrete space,
             where moves that land on tried configurations are dropped before screening, else 4
             (both chosen on the tuning sets, ``benchmarks/results/tuning/README.md``).
+        stale_after: Seconds after its start at which a RUNNING trial stops holding its slot
+            (it is not failed: its result still joins the population when it finishes). For
+            storages without a heartbeat (Journal storages), where a killed worker's trial stays
+            RUNNING for good. ``None`` (default): a running trial holds its slot until it
+            finishes, however long; the sampler cannot know how long an objective runs, and a
+            value below the longest live trial puts a second trial on that trial's slot. With an
+            RDB storage prefer Optuna's heartbeat (``heartbeat_interval``), which fails such
+            trials.
+
+    Slot claims: in one process, reading the running trials, choosing the slot and writing the
+    trial's tag is one step under the sampler's lock, so threads (``n_jobs``) never share a
+    slot while a free one exists. Across processes, a trial re-reads the RUNNING trials after
+    writing its tag; if an older-numbered one holds the same cycle and slot, it proposes again
+    (at most ``MAX_CLAIM_ATTEMPTS`` times) before any parameter is returned.
     """
 
     def __init__(
@@ -148,6 +174,7 @@ class WhaleSampler(BaseSampler):
         spiral_b: float = _D.spiral_b,
         avoid_duplicates: bool = _D.avoid_duplicates,
         screen_candidates: int | None = _D.screen_candidates,
+        stale_after: float | None = None,
     ) -> None:
         self._settings = WhaleSettings(
             population_size=population_size,
@@ -179,6 +206,14 @@ class WhaleSampler(BaseSampler):
                 name="`constraints_func`", d_ver="5.0.0", r_ver="7.0.0"
             )
             optuna_warn(f"{msg} Use `optuna.trial.Trial.set_constraint` instead.", FutureWarning)
+        if stale_after is not None and (
+            isinstance(stale_after, bool)
+            or not isinstance(stale_after, (int, float))
+            or not math.isfinite(stale_after)
+            or stale_after <= 0
+        ):
+            raise ValueError(f"`stale_after` must be a number of seconds > 0 or None, got {stale_after!r}.")
+        self._stale_after = None if stale_after is None else float(stale_after)
         self._seed = seed
         self._n_startup_trials = n_startup_trials
         self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
@@ -213,6 +248,7 @@ class WhaleSampler(BaseSampler):
             "independent_sampler": type(self._independent_sampler).__name__,
             "consider_pruned_trials": self._consider_pruned_trials,
             "constraints_func": self._constraints_func is not None,
+            "stale_after": self._stale_after,
         }
 
     # -- BaseSampler API --------------------------------------------------------------------
@@ -236,34 +272,85 @@ class WhaleSampler(BaseSampler):
         search_space = {k: v for k, v in search_space.items() if not v.single()}
         if not search_space:
             return {}
-        trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
-        if self._n_startup_trials > 0:
-            n_done = sum(1 for t in trials if t.state == TrialState.COMPLETE)
-            if n_done < self._n_startup_trials:
-                return {}
         space = UnitCubeSpace(search_space)
+        # One claim at a time in this process: the read of the running trials, the proposal and
+        # the tag write are one step, so two threads never choose a slot from the same view.
         with self._lock:
+            trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+            if self._n_startup_trials > 0:
+                n_done = sum(1 for t in trials if t.state == TrialState.COMPLETE)
+                if n_done < self._n_startup_trials:
+                    return {}
             population = self._study_population(study, space)
-            population.sync(trials, current=trial.number)
+            stale_before = self._stale_before()
+            population.sync(trials, current=trial.number, stale_before=stale_before)
             draw = int(self._rng.rng.randint(0, 2**31 - 1))
             if population.design_seed is None:
                 population.design_seed = read_design_seed(study._storage, study._study_id, draw)
                 self._describe_in_study(study)
-            proposal = next_proposal(
-                population,
-                population.config,
-                np.random.default_rng([draw, trial.number]),
-                population.design_seed,
-                snap=space.snap if space.gridded else None,
-                tried=(lambda x: population.was_tried(space.decode(x))) if space.discrete else None,
-            )
-        # parameters the trial already has (a partial enqueue, a retry) are what Optuna evaluates
-        given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
-        x = space.pin(proposal.x, given)
-        if x is None:  # a given value has no place in the cube: evaluated, never a whale's
-            return space.decode(proposal.x)
-        write_tag(study._storage, trial._trial_id, Tag(space.key, proposal.at_position(x)))
+            # parameters the trial already has (a partial enqueue, a retry) are what Optuna evaluates
+            given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+            held: tuple[int, int] | None = None  # a slot we claimed that an older trial holds
+            written: np.ndarray | None = None
+            for attempt in range(MAX_CLAIM_ATTEMPTS):
+                proposal = next_proposal(
+                    population,
+                    population.config,
+                    np.random.default_rng([draw, trial.number] + ([attempt] if attempt else [])),
+                    population.design_seed,
+                    snap=space.snap if space.gridded else None,
+                    tried=(lambda x: population.was_tried(space.decode(x))) if space.discrete else None,
+                )
+                x = space.pin(proposal.x, given)
+                if x is None:  # a given value has no place in the cube: evaluated, never a whale's
+                    return space.decode(proposal.x)
+                claim = proposal.at_position(x)
+                if written is not None and (claim.cycle, claim.slot) == held:
+                    x = written  # the same slot again: no freer one (more live trials than whales)
+                    break
+                write_tag(study._storage, trial._trial_id, Tag(space.key, claim))
+                written = x
+                if isinstance(study._storage, InMemoryStorage):
+                    break  # one process: the lock above is the whole claim
+                # Another process may have claimed the same slot between our read and our write.
+                # The claim is verified: the older-numbered trial keeps a contested slot, the
+                # younger one re-reads the trials and moves before any parameter is returned.
+                held = self._contested(study, trial, space.key, claim, stale_before)
+                if held is None:
+                    break
+                trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+                population.sync(trials, current=trial.number, stale_before=stale_before)
+        assert x is not None
         return space.decode(x)
+
+    def _stale_before(self) -> datetime.datetime | None:
+        """Start time before which a RUNNING trial no longer holds its slot (``stale_after``)."""
+        if self._stale_after is None:
+            return None
+        return datetime.datetime.now() - datetime.timedelta(seconds=self._stale_after)
+
+    @staticmethod
+    def _contested(
+        study: Study, trial: FrozenTrial, space_key: str, claim: Proposal,
+        stale_before: datetime.datetime | None,
+    ) -> tuple[int, int] | None:
+        """``(cycle, slot)`` of ``claim`` if an older-numbered RUNNING trial (not stale) holds
+        the same slot, else None."""
+        for t in study._storage.get_all_trials(
+            study._study_id, deepcopy=False, states=(TrialState.RUNNING,)
+        ):
+            if t.number >= trial.number:
+                continue
+            if stale_before is not None and t.datetime_start is not None and t.datetime_start < stale_before:
+                continue
+            tag = read_tag(t)
+            if (
+                tag is not None
+                and tag.space == space_key
+                and (tag.proposal.cycle, tag.proposal.slot) == (claim.cycle, claim.slot)
+            ):
+                return (claim.cycle, claim.slot)
+        return None
 
     def sample_independent(
         self,

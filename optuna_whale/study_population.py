@@ -4,7 +4,7 @@
   evaluation of its ``(cycle, slot)`` at its tagged position: COMPLETE with its values, PRUNED
   with its last intermediate value when ``consider_pruned_trials`` (else as a failure), FAIL as
   a failure (it frees the slot).
-* A RUNNING tagged trial holds its slot.
+* A RUNNING tagged trial holds its slot (unless it started before ``stale_before``).
 * A finished trial *without* a tag (enqueued, ``add_trial``, start-up or fixed-parameter trials)
   whose parameters cover the space joins as an *untagged* evaluation at the centre of its
   parameters' cells, in slot ``number mod N_c`` of the newest cycle begun before it (by trial
@@ -23,6 +23,7 @@ cache checks that the trial it stopped at is still the same trial (else it rebui
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -198,9 +199,12 @@ class StudyPopulation:
             self._n_evaluations += 1
             self.fold.add(Evaluation(trial.number, p, values, trial_violation(trial)))
 
-    def sync(self, trials: list[FrozenTrial], current: int = -1) -> None:
+    def sync(
+        self, trials: list[FrozenTrial], current: int = -1, stale_before: datetime.datetime | None = None
+    ) -> None:
         """Fold newly finished trials and collect the running ones, except trial ``current``
-        (the one being sampled)."""
+        (the one being sampled). A RUNNING trial started before ``stale_before`` holds no slot
+        (its configuration still counts as tried)."""
         self._current_number = current
         f = self._synced_upto
         if f > 0 and (len(trials) < f or trials[f - 1]._trial_id != self._synced_id):
@@ -228,7 +232,9 @@ class StudyPopulation:
             tag, _ = self.checked_tag(t)
             if tag is not None:
                 self._note_cycle(tag.proposal.cycle, t.number)
-                running.append((tag.proposal.cycle, tag.proposal.slot))
+                stale = stale_before is not None and t.datetime_start is not None and t.datetime_start < stale_before
+                if not stale:
+                    running.append((tag.proposal.cycle, tag.proposal.slot))
         self._running = running
 
     def was_tried(self, params: dict[str, Any]) -> bool:

@@ -219,3 +219,31 @@ def plot(records: list[dict[str, Any]], path: Path, budget: int) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def slot_overlaps(trials: list[optuna.trial.FrozenTrial]) -> tuple[int, int]:
+    """``(overlapping pairs, identical design points)`` among a study's whale-tagged trials.
+
+    An overlapping pair is two trials tagged with the same search space, cycle and slot whose
+    running intervals (``datetime_start`` to ``datetime_complete``) intersect: both held the
+    slot at once. An identical design point is such a pair that both evaluated the same
+    ``init``/``restart`` position (the same Latin-hypercube start, evaluated twice)."""
+    from optuna_whale.storage_layout import read_tag
+
+    held: dict[tuple[str, int, int], list[tuple[float, float, Any]]] = {}
+    for t in trials:
+        tag = read_tag(t)
+        if tag is None or t.datetime_start is None:
+            continue
+        start = t.datetime_start.timestamp()
+        end = t.datetime_complete.timestamp() if t.datetime_complete is not None else float("inf")
+        held.setdefault((tag.space, tag.proposal.cycle, tag.proposal.slot), []).append((start, end, tag.proposal))
+    pairs = same = 0
+    for group in held.values():
+        for i, (s1, e1, p1) in enumerate(group):
+            for s2, e2, p2 in group[i + 1:]:
+                if s1 < e2 and s2 < e1:
+                    pairs += 1
+                    if p1.move in ("init", "restart") and p2.move == p1.move and np.array_equal(p1.x, p2.x):
+                        same += 1
+    return pairs, same

@@ -7,6 +7,7 @@ one trial per ``study.optimize`` call, timing the sampler's methods with
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 
@@ -19,14 +20,26 @@ from optuna_whale.bench.runner import SamplerTimer
 Timings = dict[int, tuple[float, float]]
 
 
-def measure(sampler: optuna.samplers.BaseSampler, dim: int, checkpoints: list[int], window: int, desc: str = "") -> Timings:
-    """At each checkpoint ``n``, the medians over the ``window`` trials ending at trial ``n``."""
+def measure(
+    sampler: optuna.samplers.BaseSampler, dim: int, checkpoints: list[int], window: int, desc: str = "",
+    categorical_choices: int = 0,
+) -> Timings:
+    """At each checkpoint ``n``, the medians over the ``window`` trials ending at trial ``n``.
+
+    ``categorical_choices > 0`` replaces the ``dim`` floats by one categorical parameter with
+    that many choices (string labels; the value of each is a fixed pseudo-random number)."""
     if not checkpoints or min(checkpoints) < 1 or window < 1:
         raise ValueError(f"checkpoints and window must be >= 1, got {checkpoints} and {window}.")
+    if categorical_choices < 0 or (categorical_choices == 1):
+        raise ValueError(f"categorical_choices must be 0 (floats) or >= 2, got {categorical_choices}.")
     timer = SamplerTimer(sampler)
     study = optuna.create_study(sampler=sampler)
+    labels = [f"c{i}" for i in range(categorical_choices)]
+    worth = {c: random.Random(i).random() for i, c in enumerate(labels)}
 
     def objective(trial: optuna.Trial) -> float:
+        if categorical_choices:
+            return worth[trial.suggest_categorical("c", labels)]
         return sum(trial.suggest_float(f"x{i}", -5.0, 5.0) for i in range(dim))
 
     inside: list[float] = []
@@ -43,11 +56,14 @@ def measure(sampler: optuna.samplers.BaseSampler, dim: int, checkpoints: list[in
     return out
 
 
-def table(results: dict[str, Timings], dim: int, window: int, checkpoints: list[int]) -> str:
+def table(
+    results: dict[str, Timings], dim: int, window: int, checkpoints: list[int], categorical_choices: int = 0
+) -> str:
     """Milliseconds per sampler (rows keyed by label) and checkpoint, then WhaleSampler's ratios
     to CmaEsSampler and TPESampler where those rows are present."""
+    space = f"one categorical of {categorical_choices} choices" if categorical_choices else f"d = {dim}"
     lines = [
-        f"Per-trial overhead, d = {dim}, InMemoryStorage, median over the {window} "
+        f"Per-trial overhead, {space}, InMemoryStorage, median over the {window} "
         "trials ending at each count (ms). `inside` = time in the sampler's methods; "
         "`wall` = whole `study.optimize(n_trials=1)`.",
         "",
