@@ -39,24 +39,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samplers", default="whale,random,tpe,cmaes",
                         help="harness sampler names (default whale,random,tpe,cmaes)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="with --categorical-choices: studies (seeds seed..seed+n-1) per sampler, "
+                        "each timed; the table gives the first, the best values of all are listed")
     parser.add_argument("--out", type=Path, default=None, help="also write the table (Markdown)")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     checkpoints = sorted(parse_range(args.checkpoints))
     if args.categorical_choices < 0 or args.categorical_choices == 1:
         parser.error(f"--categorical-choices must be 0 (floats) or >= 2, got {args.categorical_choices}")
+    if args.seeds < 1 or (args.seeds > 1 and not args.categorical_choices):
+        parser.error(f"--seeds must be >= 1, and 1 without --categorical-choices, got {args.seeds}")
     results = {}
+    bests: dict[str, list[dict[int, float]]] = {}
     for name in args.samplers.split(","):
-        try:
-            sampler = make_sampler(name, args.seed)
-        except ValueError as exc:
-            parser.error(f"--samplers: {exc}")
-        label = type(sampler).__name__
-        label = f"{label} ({name})" if label in results else label
-        results[label] = measure(
-            sampler, args.dim, checkpoints, args.window, desc=label, categorical_choices=args.categorical_choices
-        )
+        label = ""
+        for seed in range(args.seed, args.seed + args.seeds):
+            try:
+                sampler = make_sampler(name, seed)
+            except ValueError as exc:
+                parser.error(f"--samplers: {exc}")
+            if not label:
+                label = type(sampler).__name__
+                label = f"{label} ({name})" if label in results else label
+            best: dict[int, float] = {}
+            timings = measure(
+                sampler, args.dim, checkpoints, args.window, desc=f"{label} seed {seed}",
+                categorical_choices=args.categorical_choices, best=best,
+            )
+            results.setdefault(label, timings)
+            bests.setdefault(label, []).append(best)
     text = table(results, args.dim, args.window, checkpoints, args.categorical_choices)
+    if args.categorical_choices:
+        text += "\n\nBest value (minimised; each choice's value is uniform in [0, 1)) per seed:\n\n"
+        text += "| sampler | " + " | ".join(f"best @{c} (seeds {args.seed}..{args.seed + args.seeds - 1})" for c in checkpoints) + " |\n"
+        text += "|---|" + "---|" * len(checkpoints) + "\n"
+        for label, runs in bests.items():
+            cells = [", ".join(f"{run[c]:.4f}" for run in runs) for c in checkpoints]
+            text += f"| {label} | " + " | ".join(cells) + " |\n"
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

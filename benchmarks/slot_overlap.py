@@ -28,7 +28,7 @@ import optuna
 
 from optuna_whale import WhaleSampler
 from optuna_whale._testing import server_reachable, server_url
-from optuna_whale.bench.distributed import run_workers, slot_overlaps
+from optuna_whale.bench.distributed import EVALUATION_START, run_workers, slot_overlaps
 
 CASES = ("threads-sqlite", "threads-postgres", "processes-postgres")
 
@@ -39,6 +39,7 @@ def _threads(url: str, trials: int, sleep: float, seed: int) -> optuna.Study:
 
     def objective(trial: optuna.Trial) -> float:
         x = [trial.suggest_float(f"x{i}", -5, 5) for i in range(5)]
+        trial.set_user_attr(EVALUATION_START, time.time())
         time.sleep(sleep)
         return float(sum(v * v for v in x))
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
                 if case.startswith("threads"):
                     study = _threads(url, args.trials, args.sleep, run)
                 else:
-                    _, study = run_workers(url, "whale", args.workers, args.trials, args.sleep, run)
+                    _, study = run_workers(url, "whale", args.workers, args.trials, args.sleep, run, mark_start=True)
                 pairs, same = slot_overlaps(study.get_trials(deepcopy=False))
                 lines.append(f"| {case} | {run} | {len(study.trials)} | {pairs} | {same} |")
                 print(lines[-1], flush=True)

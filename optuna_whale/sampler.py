@@ -54,7 +54,7 @@ _INDEPENDENT_WARNING = (
 
 _D = WhaleSettings()  # the defaults, written once
 
-#: Proposals one trial may make while another process's older trial holds the slot it chose.
+#: Proposals one trial may make while another process's trial holds the slot it chose.
 MAX_CLAIM_ATTEMPTS = 4
 
 
@@ -151,8 +151,9 @@ class WhaleSampler(BaseSampler):
     Slot claims: in one process, reading the running trials, choosing the slot and writing the
     trial's tag is one step under the sampler's lock, so threads (``n_jobs``) never share a
     slot while a free one exists. Across processes, a trial re-reads the RUNNING trials after
-    writing its tag; if an older-numbered one holds the same cycle and slot, it proposes again
-    (at most ``MAX_CLAIM_ATTEMPTS`` times) before any parameter is returned.
+    writing its tag; if another one holds the same cycle and slot, it proposes again (at most
+    ``MAX_CLAIM_ATTEMPTS`` times; a proposal of the same slot again means no freer slot exists,
+    and is kept) before any parameter is returned.
     """
 
     def __init__(
@@ -290,7 +291,7 @@ class WhaleSampler(BaseSampler):
                 self._describe_in_study(study)
             # parameters the trial already has (a partial enqueue, a retry) are what Optuna evaluates
             given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
-            held: tuple[int, int] | None = None  # a slot we claimed that an older trial holds
+            held: tuple[int, int] | None = None  # a slot we claimed that another trial holds
             written: np.ndarray | None = None
             for attempt in range(MAX_CLAIM_ATTEMPTS):
                 proposal = next_proposal(
@@ -313,8 +314,8 @@ class WhaleSampler(BaseSampler):
                 if isinstance(study._storage, InMemoryStorage):
                     break  # one process: the lock above is the whole claim
                 # Another process may have claimed the same slot between our read and our write.
-                # The claim is verified: the older-numbered trial keeps a contested slot, the
-                # younger one re-reads the trials and moves before any parameter is returned.
+                # The claim is verified: a trial that sees its slot held by another running
+                # trial re-reads the trials and moves before any parameter is returned.
                 held = self._contested(study, trial, space.key, claim, stale_before)
                 if held is None:
                     break
@@ -334,12 +335,16 @@ class WhaleSampler(BaseSampler):
         study: Study, trial: FrozenTrial, space_key: str, claim: Proposal,
         stale_before: datetime.datetime | None,
     ) -> tuple[int, int] | None:
-        """``(cycle, slot)`` of ``claim`` if an older-numbered RUNNING trial (not stale) holds
-        the same slot, else None."""
+        """``(cycle, slot)`` of ``claim`` if another RUNNING trial (not stale) holds the same
+        slot, else None.
+
+        Every trial reads after its own write, so of two trials that wrote the same slot at
+        least the one that read last sees the other (both may see each other and both move):
+        no two live trials keep a slot that they both saw contested."""
         for t in study._storage.get_all_trials(
             study._study_id, deepcopy=False, states=(TrialState.RUNNING,)
         ):
-            if t.number >= trial.number:
+            if t.number == trial.number:
                 continue
             if stale_before is not None and t.datetime_start is not None and t.datetime_start < stale_before:
                 continue
@@ -442,5 +447,6 @@ class WhaleSampler(BaseSampler):
             inferred = IntersectionSearchSpace(include_pruned=self._consider_pruned_trials)
             search_space = {n: d for n, d in inferred.calculate(study).items() if not d.single()}
         population = self._new_population(study, UnitCubeSpace(search_space))
-        population.sync(study._storage.get_all_trials(study._study_id, deepcopy=False))
+        trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+        population.sync(trials, stale_before=self._stale_before())
         return population.snapshot()

@@ -58,13 +58,21 @@ def simulated(function: int, dim: int, instance: int, workers: int, budget: int,
     return study
 
 
-def _worker(url: str, name: str, sampler: str, seed: int, n_trials: int, sleep: float, bbob: tuple[int, int, int] | None) -> None:
+#: user attr in which an objective records when its evaluation began (Unix seconds; read by
+#: :func:`slot_overlaps`: the trial's slot was claimed just before)
+EVALUATION_START = "evaluation_start"
+
+
+def _worker(url: str, name: str, sampler: str, seed: int, n_trials: int, sleep: float, bbob: tuple[int, int, int] | None,
+            mark_start: bool = False) -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = optuna.storages.RDBStorage(url)
     study = optuna.load_study(study_name=name, storage=storage, sampler=make_sampler(sampler, seed))
     if bbob is None:
         def objective(trial: optuna.Trial) -> float:
             x = [trial.suggest_float(f"x{i}", -5, 5) for i in range(5)]
+            if mark_start:
+                trial.set_user_attr(EVALUATION_START, time.time())
             if sleep:
                 time.sleep(sleep)
             return float(sum(v * v for v in x))
@@ -74,15 +82,16 @@ def _worker(url: str, name: str, sampler: str, seed: int, n_trials: int, sleep: 
 
 
 def run_workers(url: str, sampler: str, workers: int, total: int, sleep: float, seed: int,
-                bbob: tuple[int, int, int] | None = None) -> tuple[float, optuna.Study]:
+                bbob: tuple[int, int, int] | None = None, mark_start: bool = False) -> tuple[float, optuna.Study]:
     """``total`` trials of a new study in ``url`` by ``workers`` spawned processes (worker ``i``
-    seeded ``100 seed + i``); the objective sleeps ``sleep`` s on 5 floats, or is the BBOB
-    ``(function, dim, instance)``. Returns the wall seconds and the study."""
+    seeded ``100 seed + i``); the objective sleeps ``sleep`` s on 5 floats (``mark_start``: after
+    recording :data:`EVALUATION_START`), or is the BBOB ``(function, dim, instance)``. Returns the
+    wall seconds and the study."""
     name = f"whale-bench-{uuid.uuid4().hex[:10]}"
     study = optuna.create_study(study_name=name, storage=url)
     per = [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(url, name, sampler, seed * 100 + i, per[i], sleep, bbob)) for i in range(workers)]
+    procs = [ctx.Process(target=_worker, args=(url, name, sampler, seed * 100 + i, per[i], sleep, bbob, mark_start)) for i in range(workers)]
     t0 = time.perf_counter()
     for p in procs:
         p.start()
@@ -225,8 +234,10 @@ def slot_overlaps(trials: list[optuna.trial.FrozenTrial]) -> tuple[int, int]:
     """``(overlapping pairs, identical design points)`` among a study's whale-tagged trials.
 
     An overlapping pair is two trials tagged with the same search space, cycle and slot whose
-    running intervals (``datetime_start`` to ``datetime_complete``) intersect: both held the
-    slot at once. An identical design point is such a pair that both evaluated the same
+    evaluations (from the user attr :data:`EVALUATION_START`, else ``datetime_start``, to
+    ``datetime_complete``) intersect: both held the slot at once. ``datetime_start`` is when the
+    trial was *created*, before its slot was chosen, so without the user attr a trial that took
+    a slot freed after its creation counts too (an over-count). An identical design point is such a pair that both evaluated the same
     ``init``/``restart`` position (the same Latin-hypercube start, evaluated twice)."""
     from optuna_whale.storage_layout import read_tag
 
@@ -235,7 +246,8 @@ def slot_overlaps(trials: list[optuna.trial.FrozenTrial]) -> tuple[int, int]:
         tag = read_tag(t)
         if tag is None or t.datetime_start is None:
             continue
-        start = t.datetime_start.timestamp()
+        mark = t.user_attrs.get(EVALUATION_START)
+        start = float(mark) if isinstance(mark, (int, float)) else t.datetime_start.timestamp()
         end = t.datetime_complete.timestamp() if t.datetime_complete is not None else float("inf")
         held.setdefault((tag.space, tag.proposal.cycle, tag.proposal.slot), []).append((start, end, tag.proposal))
     pairs = same = 0

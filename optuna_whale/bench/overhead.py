@@ -22,12 +22,13 @@ Timings = dict[int, tuple[float, float]]
 
 def measure(
     sampler: optuna.samplers.BaseSampler, dim: int, checkpoints: list[int], window: int, desc: str = "",
-    categorical_choices: int = 0,
+    categorical_choices: int = 0, best: dict[int, float] | None = None,
 ) -> Timings:
     """At each checkpoint ``n``, the medians over the ``window`` trials ending at trial ``n``.
 
     ``categorical_choices > 0`` replaces the ``dim`` floats by one categorical parameter with
-    that many choices (string labels; the value of each is a fixed pseudo-random number)."""
+    that many choices (string labels; the value of each is a fixed pseudo-random number in
+    ``[0, 1)``, minimised). ``best``, when given, receives the best value at each checkpoint."""
     if not checkpoints or min(checkpoints) < 1 or window < 1:
         raise ValueError(f"checkpoints and window must be >= 1, got {checkpoints} and {window}.")
     if categorical_choices < 0 or (categorical_choices == 1):
@@ -53,6 +54,8 @@ def measure(
         inside.append(timer.seconds - before)
         if n in checkpoints:
             out[n] = (statistics.median(inside[-window:]), statistics.median(wall[-window:]))
+            if best is not None:
+                best[n] = study.best_value
     return out
 
 
