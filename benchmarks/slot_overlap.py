@@ -11,7 +11,7 @@ It reports, per run, the pairs of trials that held the same (cycle, slot) at onc
 of those that evaluated the identical design point
 (:func:`optuna_whale.bench.distributed.slot_overlaps`).
 
-    python benchmarks/slot_overlap.py --out benchmarks/results/slot-overlap.md
+    python benchmarks/slot_overlap.py --out benchmarks/results/slot-overlap/after.md
 """
 
 from __future__ import annotations
