@@ -326,6 +326,7 @@ class WhaleSampler(BaseSampler):
             native_lower=space.native_lower,
             native_upper=space.native_upper,
             discrete=space.discrete,
+            categorical_blocks=space.categorical_blocks,
         )
         return StudyPopulation(
             config,
