@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from optuna_whale.bench.compression import COMPRESSION_TASKS, EXPECTED_TIME
 from optuna_whale.bench.samplers import SAMPLERS
 
 if TYPE_CHECKING:
@@ -34,18 +35,10 @@ if TYPE_CHECKING:
 PROG = "optuna-whale"
 DEFAULT_SAMPLERS = ("whale", "tpe", "cmaes", "random")
 DEFAULT_SEEDS = 3
-#: compression tasks: name -> (default trials per run, one-line description)
-COMPRESSION_TASKS: dict[str, tuple[int, str]] = {
-    "digits": (100, "compress a CNN trained on sklearn digits to 10 % of its bytes (about 0.1-0.5 s a trial)"),
-    "digits-tiny": (100, "the digits task with a 1-epoch base model (smoke tests)"),
-    "mnist": (30, "compress the MNIST-5k CNN to 10 % of its bytes (about 1-3 s a trial)"),
-    "text": (100, "compress the chatterbot utterance -> topic text model to 12.5 % of its bytes"),
-}
 BBOB_TASK = re.compile(r"bbob:f(\d+):d(\d+)(?::i(\d+))?")
 BBOB_DIMS = (2, 3, 5, 10, 20, 40)
 BBOB_TRIALS_PER_DIM = 50
 TASK_CHOICES = f"{', '.join(COMPRESSION_TASKS)} or bbob:f<1-24>:d<{'|'.join(map(str, BBOB_DIMS))}>[:i<instance>]"
-EXPECTED_TIME = "about 4 minutes on a 2-core CPU (measured: 3 min 45 s with the machine under load)"
 
 
 @dataclass(frozen=True)
