@@ -313,7 +313,7 @@ def verdict_lines(records: list[dict[str, Any]], alpha: float = ALPHA) -> list[s
         return ["No sampler found a feasible trial: there is no winner."]
     w = v["winner"]
     rest = ", ".join(f"{t['other']} {_num(v['medians'][t['other']])}" for t in v["tests"])
-    lines = [f"**Winner: {w}**, with the lowest median over its {runs[w]} runs of each run's {what}: "
+    lines = [f"**Winner: {w}**, with the lowest median over its {_plural(runs[w], 'run')} of each run's {what}: "
              f"{_num(v['medians'][w])}" + (f" (against {rest})." if rest else ".")]
     if not v["tests"]:
         return lines
@@ -326,9 +326,11 @@ def verdict_lines(records: list[dict[str, Any]], alpha: float = ALPHA) -> list[s
     lines.append("")
     need = _seeds_for_significance(len(v["tests"]), alpha)
     if not v["can_be_significant"]:
-        lines.append(f"With {min(runs.values())} runs per sampler no test here can give a p-value below "
+        n = min(runs.values())
+        lines.append(f"With {n} run{'' if n == 1 else 's'} per sampler no test here can give a p-value below "
                      f"{v['min_p']:.2g}, so no difference can be significant at {alpha:g} after Holm's correction: "
-                     f"{w} has the best median, not a proven lead. `--seeds {need}` or more lets a test reach it.")
+                     f"{w} has the best median, not a proven lead. With `--seeds {need}` or more a clear lead can be "
+                     "significant.")
     elif any(t["significant"] for t in v["tests"]):
         sig = ", ".join(t["other"] for t in v["tests"] if t["significant"])
         lines.append(f"{w} is significantly better than {sig}; the other differences are not significant.")
@@ -336,6 +338,10 @@ def verdict_lines(records: list[dict[str, Any]], alpha: float = ALPHA) -> list[s
         lines.append(f"None of the differences is significant at {alpha:g} after Holm's correction: {w} has the best "
                      "median, not a proven lead.")
     return lines
+
+
+def _plural(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")
 
 
 def _num(v: float) -> str:
@@ -478,9 +484,10 @@ def scoring_lines(records: list[dict[str, Any]]) -> list[str]:
              "within the size budget or not (minimised). The budget is the trial's constraint "
              f"`{meta.get('constraint', 'bytes / max_bytes - 1 <= 0')}` (max_bytes "
              f"{float(meta.get('max_bytes', float('nan'))):,.0f}), which WhaleSampler, TPE and GP read and CMA-ES "
-             "and random search ignore; a run's result is its best *feasible* trial. Optuna-dashboard greys the "
-             "infeasible trials in its plots and shows the trial user attrs `feasible` (1/0) and "
-             "`constraint:bytes`."]
+             "and random search ignore; a run's result is its best *feasible* trial. optuna-dashboard greys the "
+             "infeasible trials in its plots and shows the trial user attrs `feasible` (1/0, a sortable column of "
+             "its trial table) and `constraint:bytes`; its \"Best Trial\" badge ignores constraints and can sit on "
+             "an infeasible trial."]
     if "val_loss" in base:
         lines += ["", f"Uncompressed baseline: {label} {float(base['val_loss']):.4f}, accuracy "
                   f"{float(base.get('accuracy', float('nan'))):.4f}, {int(base.get('bytes', 0)):,} bytes."]
