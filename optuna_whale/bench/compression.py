@@ -41,9 +41,12 @@ class CompressionTask:
     description: str = ""
 
 
-#: the default ``optuna-whale compare`` run (4 samplers x 3 seeds x the digits task's default
-#: trials, --jobs 1), measured with the 2 cores shared with other jobs (load average 3-4)
-EXPECTED_TIME = "about 5 minutes on a 2-core CPU (measured: 5 min 10 s with the machine under load)"
+#: the default ``optuna-whale compare`` run (4 samplers x 3 seeds x 60 digits trials, --jobs 1),
+#: measured with ``/usr/bin/time`` on 2 cores shared with other jobs: 295 s user + 4 s system
+#: CPU time, 10 min 46 s wall at load average 6-10 (one job uses one core, so an idle machine
+#: needs about the CPU time). At 100 trials the same run took 8.5 min of CPU time.
+EXPECTED_TIME = ("about 5 minutes on a 2-core CPU (measured: 5.0 min of CPU time; 10 min 46 s of wall time while "
+                 "other jobs kept both cores busy)")
 
 TASKS: dict[str, CompressionTask] = {
     t.name: t
@@ -51,9 +54,9 @@ TASKS: dict[str, CompressionTask] = {
         CompressionTask(
             "digits", "digits_task",
             {"train_epochs": 10, "size_fraction": 0.1, "objective": "val_loss", "val_fraction": 0.15},
-            100,
+            60,
             "compress a CNN trained on sklearn digits to 10 % of its bytes; minimise the validation "
-            "cross-entropy (about 0.2-0.5 s a trial)",
+            "cross-entropy, a finer measure than accuracy on 270 images (about 0.25 s a trial)",
         ),
         CompressionTask(
             "digits-tiny", "digits_task", {"train_epochs": 1, "size_fraction": 0.1, "objective": "val_loss"},
