@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ def best_so_far(
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    ax.set_ylabel(ylabel, fontsize=9)
+    ax.set_ylabel(textwrap.fill(ylabel, 40), fontsize=9)
     ax.set_title(f"{title}\nmedian over seeds, band: interquartile range", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
@@ -200,7 +201,7 @@ def pareto(
         a.grid(alpha=0.3, which="both")
     if baseline is not None:
         ax.scatter([baseline[0]], [baseline[1]], marker="*", s=160, color="k", label="baseline (uncompressed)")
-    ax.set_ylabel(f"{ylabel} (log)", fontsize=9)
+    ax.set_ylabel(textwrap.fill(f"{ylabel} (log)", 40), fontsize=9)
     ax.set_title("every trial", fontsize=10)
     zoom.set_title("feasible trials near the best: each sampler's front", fontsize=10)
     ax.legend(fontsize=6.5, loc="upper right", ncol=2)
