@@ -47,7 +47,7 @@ def test_example_runs_in_quick_mode(example: str, tmp_path: Path) -> None:
         try:
             import torchvision  # noqa: F401
         except (ImportError, RuntimeError) as exc:  # the optional 'vision' extra
-            pytest.skip(f"torchvision is not usable here ({exc}): pip install \"optuna-whale[vision]\"")
+            pytest.skip(f"torchvision is not usable ({exc}): the 'vision' extra, see docs/install.md")
     if example == "examples/distributed/worker.py":
         journal = str(tmp_path / "demo.log")
         assert _run([str(ROOT / example), "--study", "examples-test", "--journal", journal, "--create"], tmp_path).returncode == 0

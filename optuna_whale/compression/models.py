@@ -141,8 +141,9 @@ def build_torchvision(name: str, num_classes: int = 10) -> nn.Module:
         import torchvision
     except (ImportError, RuntimeError) as exc:  # RuntimeError: a torchvision built for another torch
         raise ImportError(
-            "build_torchvision needs torchvision built for the installed torch "
-            f"({torch.__version__}): pip install \"optuna-whale[vision]\" ({exc})"
+            f"build_torchvision needs torchvision built for the installed torch ({torch.__version__}): "
+            "pip install \"optuna-whale[vision]\", or for a CPU-only torch both from one index, "
+            f"see docs/install.md ({exc})"
         ) from exc
 
     builder = getattr(torchvision.models, name)
