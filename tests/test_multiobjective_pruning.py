@@ -13,7 +13,11 @@ from optuna.trial import TrialState
 
 import optuna_whale
 from optuna_whale import WhalePruner, WhaleSampler
-from optuna_whale.multiobjective_pruning import ATTR_DECLARED, ATTR_INTERMEDIATE, intermediate_vectors
+from optuna_whale.multiobjective_pruning import (
+    ATTR_DECLARED,
+    ATTR_INTERMEDIATE,
+    intermediate_vectors,
+)
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 DIST = {"x": FloatDistribution(0, 1)}
