@@ -112,7 +112,7 @@ import contextlib
 import heapq
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -151,12 +151,9 @@ def _checked_steps(steps: Iterable[int], n_warmup_steps: int, interval_steps: in
 
 def _non_dominated(points: np.ndarray) -> np.ndarray:
     """Indices of the rows of ``points`` (minimisation) not dominated by another row."""
-    keep = []
-    for k, p in enumerate(points):
-        dominated = np.all(points <= p, axis=1) & np.any(points < p, axis=1)
-        if not dominated.any():
-            keep.append(k)
-    return np.array(keep, dtype=int)
+    le = np.all(points[:, None, :] <= points[None, :, :], axis=2)  # le[a, b]: a <= b everywhere
+    lt = np.any(points[:, None, :] < points[None, :, :], axis=2)
+    return np.flatnonzero(~np.any(le & lt, axis=0))
 
 
 def _remaining_gain(population: list[FrozenTrial], step: int, sign: float) -> float:
@@ -242,6 +239,8 @@ class WhalePruner(BasePruner):
         #: completed trials are immutable: their curves are parsed once (trial id -> arrays)
         self._curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._cache_owner: tuple[int, int] | None = None
+        self._snapshot_key: tuple[Any, ...] | None = None
+        self._snapshot: dict[Any, Any] = {}
         self._n_startup_trials = n_startup_trials
         self._n_warmup_steps = n_warmup_steps
         self._interval_steps = interval_steps
@@ -275,7 +274,7 @@ class WhalePruner(BasePruner):
         if len(recent) < self._patience:
             return False
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
-        incumbent, leader, label, population = self._references(trial, complete, sign)
+        incumbent, leader, label, population = self._references(study, trial, complete, sign)
         if self._rule == "extrapolate":
             return self._prune_extrapolated(study, trial, complete, recent, sign, incumbent, leader, label)
         # the final value the trial must beat to win its place (the weaker reference's)
@@ -301,16 +300,33 @@ class WhalePruner(BasePruner):
         )
         return True
 
+    def _cached(self, study: Study, complete: list[FrozenTrial]) -> dict[Any, Any]:
+        """Per-snapshot cache: COMPLETE is a final state, so the set of complete trials of a study
+        changes only by growing, and its size identifies it; results derived from it (population,
+        front, history curves) are computed once per new completed trial, not once per call."""
+        owner = (id(study._storage), study._study_id)
+        if owner != self._cache_owner:  # the same pruner object in another study
+            self._curves, self._cache_owner = {}, owner
+        key = (owner, len(complete))
+        if key != self._snapshot_key:
+            self._snapshot_key, self._snapshot = key, {}
+        return self._snapshot
+
     def _history_curves(
         self, study: Study, complete: list[FrozenTrial], objective: int | None, sign: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        cache = self._cached(study, complete)
+        if ("history", objective, sign) not in cache:
+            cache[("history", objective, sign)] = self._build_history(complete, objective, sign)
+        return cache[("history", objective, sign)]
+
+    def _build_history(
+        self, complete: list[FrozenTrial], objective: int | None, sign: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The ``history`` most recent COMPLETE curves in minimisation sign on a common step grid:
         ``(steps, curves (m, H) with NaN where not reported, final values (m,))``; ``None``
         without any. ``objective=None``: Optuna's intermediate values; else the vectors of
         :mod:`optuna_whale.multiobjective_pruning`."""
-        owner = (id(study._storage), study._study_id)
-        if owner != self._cache_owner:  # the same pruner object in another study
-            self._curves, self._cache_owner = {}, owner
         picked: list[tuple[np.ndarray, np.ndarray, float]] = []
         for t in sorted(complete, key=lambda t: t.number, reverse=True):
             key = t._trial_id if objective is None else -1 - t._trial_id
@@ -431,9 +447,12 @@ class WhalePruner(BasePruner):
         if len(recent) < self._patience:
             return False
         signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-        finals = np.array([t.values for t in complete], dtype=float) * signs
-        front = finals[_non_dominated(finals)]
-        spread = np.maximum(finals.max(axis=0) - finals.min(axis=0), 1e-12)
+        cache = self._cached(study, complete)
+        if "front" not in cache:
+            finals = np.array([t.values for t in complete], dtype=float) * signs
+            spread = np.maximum(finals.max(axis=0) - finals.min(axis=0), 1e-12)
+            cache["front"] = (finals[_non_dominated(finals)], spread)
+        front, spread = cache["front"]
         hists = {i: self._history_curves(study, complete, i, float(signs[i])) for i in objectives}
         if any(h is None for h in hists.values()):
             return False  # no completed curve of some reported objective: nothing to compare with
@@ -462,19 +481,24 @@ class WhalePruner(BasePruner):
         return True
 
     def _references(
-        self, trial: FrozenTrial, complete: list[FrozenTrial], sign: float
+        self, study: Study, trial: FrozenTrial, complete: list[FrozenTrial], sign: float
     ) -> tuple[FrozenTrial, FrozenTrial, str, list[FrozenTrial]]:
         """(incumbent ``I``, leader ``L``, how ``I`` was chosen, population ``P``); O(n log k)."""
 
-        def rank(t: FrozenTrial) -> tuple[float, int]:
-            return sign * float(t.value), -t.number  # type: ignore[arg-type]
-
         k = min(self._population_size, max(1, len(complete) // 2))
-        best = heapq.nsmallest(k, complete, key=rank)
+        cache = self._cached(study, complete)
+        if ("best", sign) not in cache:
+
+            def rank(t: FrozenTrial) -> tuple[float, int]:
+                return sign * float(t.value), -t.number  # type: ignore[arg-type]
+
+            cache[("best", sign)] = heapq.nsmallest(k, complete, key=rank)
+            cache["by_number"] = {t.number: t for t in complete}
+        best: list[FrozenTrial] = cache[("best", sign)]
         leader = best[0]
         tag = read_tag(trial)
         if tag is not None and tag.parent >= 0:
-            parent = next((t for t in complete if t.number == tag.parent), None)
+            parent = cache["by_number"].get(tag.parent)
             if parent is not None:
                 population = best if any(t.number == parent.number for t in best) else [*best, parent]
                 return parent, leader, "its whale's incumbent", population

@@ -807,6 +807,9 @@ def measure_overhead(n_complete: int = 500, steps: int = 50, calls: int = 200, s
             for c in curves
         ])
         out[name] = _time_calls(study, calls, steps, lambda t, v, s: t.report(v, s), lambda t: t.should_prune())
+        if isinstance(study.pruner, WhalePruner):
+            out[name + ", cold"] = _time_calls(study, calls, steps, lambda t, v, s: t.report(v, s),
+                                               lambda t: t.should_prune(), _cold(study.pruner))
     for rule in ("gain", "extrapolate"):
         study = optuna.create_study(
             directions=["maximize", "minimize"], pruner=WhalePruner(n_startup_trials=1, rule=rule, optimism=10.0)
@@ -826,12 +829,25 @@ def measure_overhead(n_complete: int = 500, steps: int = 50, calls: int = 200, s
             optuna_whale.report(t, {0: 1 - v}, s)
 
         out[f"whale multi-objective, rule={rule}"] = _time_calls(study, calls, steps, report_mo, optuna_whale.should_prune)
+        out[f"whale multi-objective, rule={rule}, cold"] = _time_calls(
+            study, calls, steps, report_mo, optuna_whale.should_prune, _cold(study.pruner)
+        )
     return out
+
+
+def _cold(pruner: Any) -> Callable[[], None]:
+    """Forget WhalePruner's per-snapshot cache (population, front, history curves) before a call:
+    the cost of the first decision after another trial completed."""
+
+    def reset() -> None:
+        pruner._snapshot_key = None
+
+    return reset
 
 
 def _time_calls(
     study: optuna.Study, calls: int, steps: int, report: Callable[[optuna.Trial, float, int], Any],
-    ask: Callable[[optuna.Trial], bool],
+    ask: Callable[[optuna.Trial], bool], reset: Callable[[], None] | None = None,
 ) -> dict[str, float]:
     times: list[float] = []
     x = np.arange(1, steps + 1, dtype=float)
@@ -840,6 +856,8 @@ def _time_calls(
         trial = study.ask(dist)
         for s, v in enumerate(0.2 + 0.8 * x**-0.5):
             report(trial, float(v), s)
+            if reset is not None:
+                reset()
             start = time.perf_counter()
             pruned = ask(trial)
             times.append(time.perf_counter() - start)
@@ -858,7 +876,10 @@ def report_overhead(out: Path, command: str, result: dict[str, dict[str, float]]
         "",
         f"In-memory study with {n_complete} COMPLETE trials of {steps} steps each (pow3-shaped curves); a fresh "
         "trial reports its steps one by one and asks for a decision at every step (the pruner never prunes it: "
-        "optimism 10). Wall time of `trial.should_prune()` (multi-objective: `optuna_whale.should_prune`), "
+        "optimism 10). Wall time of `trial.should_prune()` (multi-objective: `optuna_whale.should_prune`). "
+        "WhalePruner caches what it derives from the completed trials (population, Pareto front, the parsed "
+        "history curves) until another trial completes; `cold` rows clear that cache before every call (the "
+        "cost of the first decision after a trial completed; parsed curves of older trials stay cached), "
         f"on a machine shared by other jobs (load at start: {os.getloadavg()[0]:.1f}). Target: at most 5 ms.",
         "",
         "| pruner | median ms | p95 ms | calls |",
