@@ -58,7 +58,12 @@ user attr ``whale_prune_reason`` (shown by optuna-dashboard).
 
 Cost of one check: ``O(n log k + (k + m) m)`` for ``n`` COMPLETE trials and a trial of ``m``
 reported steps (``O(n log k)`` for the population, ``O(m)`` per population member, reference and
-patience step); the storage read is the same one ``MedianPruner`` makes.
+patience step); the storage read is the same one ``MedianPruner`` makes. COMPLETE is a final
+state, so the pruner keeps what it derives from the completed trials (population, Pareto front,
+history curves) until their number changes: the ``O(n log k)`` / ``O(n^2)`` (front) parts are
+paid once per completed trial, not once per check. Rule ``"extrapolate"`` adds
+``O((history + 1) * 72 * m)`` for the fits (:mod:`optuna_whale.curves`); measured per call in
+``benchmarks/results/pruning-overhead``.
 
 Rule ``"extrapolate"``: where the curve is going
 -----------------------------------------------
