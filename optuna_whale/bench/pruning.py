@@ -766,7 +766,11 @@ def report_multi(
                 # hypervolume grows: -best_at of -hv gives the last value reached by each epoch count
                 curves = np.array([-best_at([(e, -h) for e, h in r["curve"]], grid) for r in rs])
                 middle = median(np.where(np.isfinite(curves), curves, 0.0), axis=0)
-                ax.plot(grid, middle, label=pruner)
+                # drawn up to the median epochs the runs spent (flat beyond: nothing more trained)
+                end = float(median([r["epochs_spent"] for r in rs]))
+                ax.plot(grid[grid <= end], middle[grid <= end], label=pruner)
+            top = max(summary[f"{task}/{sampler}/{p}"]["hypervolume"] for p in pruners)
+            ax.set_ylim(0.85 * top, 1.01 * top)  # the upper range, where the pruners differ
             ax.set_title(f"{task}, {sampler} sampler")
             ax.set_xlabel("fine-tune epochs spent")
             ax.set_ylabel("hypervolume")
