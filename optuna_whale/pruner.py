@@ -156,9 +156,30 @@ def _checked_steps(steps: Iterable[int], n_warmup_steps: int, interval_steps: in
 
 def _non_dominated(points: np.ndarray) -> np.ndarray:
     """Indices of the rows of ``points`` (minimisation) not dominated by another row."""
-    le = np.all(points[:, None, :] <= points[None, :, :], axis=2)  # le[a, b]: a <= b everywhere
-    lt = np.any(points[:, None, :] < points[None, :, :], axis=2)
-    return np.flatnonzero(~np.any(le & lt, axis=0))
+    if points.shape[0] == 0:
+        return np.zeros(0, dtype=int)
+    if points.shape[1] == 2:
+        # O(n log n) sweep in lexicographic order: p is dominated iff a point with a smaller
+        # first value has a second value <= p's, or one with the same first value a smaller second
+        a, b = points[:, 0], points[:, 1]
+        order = np.lexsort((b, a))
+        a_s, b_s = a[order], b[order]
+        start = np.searchsorted(a_s, a_s, side="left")  # first index of each point's a-group
+        prefix = np.minimum.accumulate(b_s)
+        before = np.where(start > 0, prefix[np.maximum(start - 1, 0)], np.inf)
+        dominated = (before <= b_s) | (b_s > b_s[start])
+        return np.sort(order[~dominated])
+    # any dimension: a dominator precedes its point in lexicographic order, and some front
+    # member dominates every dominated point, so comparing with the front found so far suffices
+    keep: list[int] = []
+    for k in np.lexsort(points.T[::-1]):
+        p = points[k]
+        if keep:
+            f = points[keep]
+            if np.any(np.all(f <= p, axis=1) & np.any(f < p, axis=1)):
+                continue
+        keep.append(int(k))
+    return np.sort(np.array(keep, dtype=int))
 
 
 def _remaining_gain(population: list[FrozenTrial], step: int, sign: float) -> float:

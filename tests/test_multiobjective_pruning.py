@@ -197,3 +197,15 @@ def test_works_with_whale_nsga2_and_tpe(sampler) -> None:  # type: ignore[no-unt
     assert states.count(TrialState.PRUNED) >= 3
     assert states.count(TrialState.COMPLETE) >= 10
     assert study.best_trials
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_front_matches_brute_force_with_ties(dims: int) -> None:
+    from optuna_whale.pruner import _non_dominated
+
+    rng = np.random.default_rng(dims)
+    for _ in range(200):
+        points = rng.integers(0, 5, (int(rng.integers(1, 30)), dims)).astype(float)  # many ties
+        brute = [k for k, p in enumerate(points)
+                 if not (np.all(points <= p, axis=1) & np.any(points < p, axis=1)).any()]
+        assert _non_dominated(points).tolist() == brute
