@@ -2,12 +2,18 @@
 
 Starts ``optuna-dashboard`` on 127.0.0.1 (a free port) against a SQLite study (made here with
 WhaleSampler unless ``--storage``/``--study`` name one), loads the study's trial table in
-headless Chromium (Debian package ``chromium``) on its newest trial, whose whale attrs (slot,
-move, cycle, generation) are shown, and saves a PNG screenshot. Fails (exit 1) if the
-dashboard does not answer or the screenshot is missing or blank.
+headless Chromium (Debian package ``chromium``) on its best feasible trial (Optuna's
+``study.best_trial``; the newest trial if there is none), whose whale attrs (slot,
+move, cycle, generation) and feasibility (user attrs ``feasible`` and ``constraint:x_at_most_1``:
+the demo study is constrained, its constraint stored by
+``optuna_whale.compression.objective.set_constraints``) are shown, and saves a PNG screenshot.
+With ``--dump-dom DIR`` it also writes the pages as the browser rendered them:
+``study.html`` (the study's overview, whose plots grey the infeasible trials) and
+``trial.html`` (the trial's page). Fails (exit 1) if the dashboard does not answer or the
+screenshot is missing or blank.
 
     python docs/screenshot.py                       # writes docs/dashboard.png
-    python docs/screenshot.py --storage sqlite:///optuna-whale.db --study NAME --out shot.png
+    python docs/screenshot.py --storage sqlite:///optuna-whale.db --study-id 1 --out shot.png
 """
 
 from __future__ import annotations
@@ -42,9 +48,14 @@ def _free_port() -> int:
 
 
 def make_demo_study(storage: str) -> tuple[str, int]:
+    """A 60-trial WhaleSampler study in ``storage`` with one constraint ``x <= 1`` (the
+    unconstrained optimum x = 1.7 is infeasible); returns (name, study id)."""
+    import math
+
     import optuna
 
     from optuna_whale import WhaleSampler
+    from optuna_whale.compression.objective import set_constraints
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=storage, study_name="whale-demo", sampler=WhaleSampler(seed=0))
@@ -53,10 +64,24 @@ def make_demo_study(storage: str) -> tuple[str, int]:
         x = trial.suggest_float("x", -5, 5)
         lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
         act = trial.suggest_categorical("activation", ["relu", "tanh", "gelu"])
-        return (x - 1.7) ** 2 + abs(__import__("math").log10(lr) + 3) + (act != "tanh")
+        set_constraints(trial, {"x_at_most_1": x - 1.0})
+        return (x - 1.7) ** 2 + abs(math.log10(lr) + 3) + (act != "tanh")
 
     study.optimize(objective, n_trials=60)
     return study.study_name, study._study_id
+
+
+def _best_feasible(storage: str, study_id: int, default: int) -> int:
+    """The number of the study's best feasible trial (``study.best_trial``, which skips trials
+    whose constraints are > 0), or ``default``. optuna-dashboard's "Best Trial" badge does not
+    skip them (it asks the storage for the best value), so it can sit on an infeasible trial."""
+    import optuna
+
+    try:
+        name = optuna.storages.get_storage(storage).get_study_name_from_id(study_id)
+        return int(optuna.load_study(study_name=name, storage=storage).best_trial.number)
+    except (KeyError, ValueError, RuntimeError):
+        return default
 
 
 def main() -> int:
@@ -66,6 +91,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("dashboard.png"), help="PNG to write")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "chromium"), help="Chromium executable")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the dashboard")
+    parser.add_argument("--trial", type=int, default=None,
+                        help="trial number to open (default: the best feasible, else the newest)")
+    parser.add_argument("--dump-dom", type=Path, default=None, metavar="DIR",
+                        help="also write the rendered study.html and trial.html into DIR")
     args = parser.parse_args()
 
     browser = shutil.which(args.chromium)
@@ -105,17 +134,18 @@ def main() -> int:
 
             detail = json.loads(urllib.request.urlopen(f"{base}/api/studies/{study_id}", timeout=10).read())
             last = max((t["number"] for t in detail["trials"]), default=0)
-            page = f"{base}/dashboard/studies/{study_id}/trials?numbers={last}"
-            cmd = [
-                browser,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={Path(tmp) / 'profile'}",
-                "--window-size=1500,950",
-                "--virtual-time-budget=15000",
-                f"--screenshot={args.out.resolve()}",
-                page,
-            ]
-            subprocess.run(cmd, check=True, timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            number = _best_feasible(storage, study_id, last) if args.trial is None else args.trial
+            page = f"{base}/dashboard/studies/{study_id}/trials?numbers={number}"
+            common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={Path(tmp) / 'profile'}",
+                      "--window-size=1500,950", "--virtual-time-budget=15000"]
+            subprocess.run([*common, f"--screenshot={args.out.resolve()}", page], check=True, timeout=120,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if args.dump_dom is not None:
+                args.dump_dom.mkdir(parents=True, exist_ok=True)
+                for name, url in (("study.html", f"{base}/dashboard/studies/{study_id}"), ("trial.html", page)):
+                    dom = subprocess.run([*common, "--dump-dom", url], check=True, timeout=120,
+                                         capture_output=True, text=True).stdout
+                    (args.dump_dom / name).write_text(dom)
         finally:
             server.terminate()
             server.wait(timeout=10)

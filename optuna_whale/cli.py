@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from optuna_whale.bench.compression import COMPRESSION_TASKS, EXPECTED_TIME
 from optuna_whale.bench.samplers import DESCRIPTIONS, NAMES
 
 if TYPE_CHECKING:
@@ -33,18 +34,10 @@ if TYPE_CHECKING:
 PROG = "optuna-whale"
 DEFAULT_SAMPLERS = ("whale", "tpe", "cmaes", "random")
 DEFAULT_SEEDS = 3
-#: compression tasks: name -> (default trials per run, one-line description)
-COMPRESSION_TASKS: dict[str, tuple[int, str]] = {
-    "digits": (100, "compress a CNN trained on sklearn digits to 10 % of its bytes (about 0.1-0.5 s a trial)"),
-    "digits-tiny": (100, "the digits task with a 1-epoch base model (smoke tests)"),
-    "mnist": (30, "compress the MNIST-5k CNN to 10 % of its bytes (about 1-3 s a trial)"),
-    "text": (100, "compress the chatterbot utterance -> topic text model to 12.5 % of its bytes"),
-}
 BBOB_TASK = re.compile(r"bbob:f(\d+):d(\d+)(?::i(\d+))?")
 BBOB_DIMS = (2, 3, 5, 10, 20, 40)
 BBOB_TRIALS_PER_DIM = 50
 TASK_CHOICES = f"{', '.join(COMPRESSION_TASKS)} or bbob:f<1-24>:d<{'|'.join(map(str, BBOB_DIMS))}>[:i<instance>]"
-EXPECTED_TIME = "about 4 minutes on a 2-core CPU (measured: 3 min 45 s with the machine under load)"
 
 
 @dataclass(frozen=True)
@@ -137,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         f"Default run: task digits, samplers {','.join(DEFAULT_SAMPLERS)}, {DEFAULT_SEEDS} seeds x "
         f"{COMPRESSION_TASKS['digits'][0]} trials (12 runs), --jobs 1: {EXPECTED_TIME}. Each digits "
         "trial prunes, low-rank factorizes, fine-tunes and quantizes the trained CNN and is scored "
-        "on validation accuracy, with the size budget as a constraint (trial.set_constraint); the "
-        "studies minimise 1 - accuracy within the budget and rank a trial over it below every "
-        "feasible one.",
+        "on its validation cross-entropy (minimised, within the budget or not), with the size "
+        "budget as the trial's constraint (bytes / max_bytes - 1 <= 0); the tables rank each "
+        "run's best feasible trial.",
         "Runs are resumable: the same command again skips finished runs and continues an "
         "interrupted one.",
     ]
@@ -163,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                               + "; ".join(f"{k} = {v}" for k, v in DESCRIPTIONS.items())
                               + " (Optuna's samplers with their defaults)")
     cmd.add_argument("--trials", type=int, default=None, metavar="N",
-                         help="trials per run, >= 1 (default: the task's, 100 for digits)")
+                         help=f"trials per run, >= 1 (default: the task's, {COMPRESSION_TASKS['digits'][0]} for digits)")
     cmd.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, metavar="N",
                          help=f"runs per sampler, with sampler seeds FIRST..FIRST+N-1, >= 1 (default {DEFAULT_SEEDS})")
     cmd.add_argument("--first-seed", type=int, default=0, metavar="FIRST",
@@ -254,8 +247,8 @@ def _about(task: Task, samplers: list[str], seeds: list[int], trials: int, stora
                   f"Size budget: bytes <= {float(meta.get('max_bytes', float('nan'))):,.0f} "
                   f"({100 * float(meta.get('size_fraction', float('nan'))):g} % of the baseline), set as the constraint "
                   "`bytes / max_bytes - 1 <= 0`. Each trial prunes, low-rank factorizes, fine-tunes and quantizes "
-                  "the trained model; the studies minimise `1 - accuracy` within the budget and "
-                  "`1 + bytes / max_bytes - 1` over it (below every feasible trial)."]
+                  "the trained model; the studies minimise the validation cross-entropy of every trial, and the "
+                  "tables rank each run's best *feasible* trial."]
     elif task.spec.suite == "bbob":
         lines += ["", f"BBOB function f{task.spec.function} (coco-experiment, shifted and rotated) in dimension "
                   f"{task.spec.dim}, instance {task.spec.instance}, box [-5, 5]^{task.spec.dim}; regret = f - f_opt."]

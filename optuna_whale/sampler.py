@@ -177,18 +177,8 @@ class WhaleSampler(BaseSampler):
         screen_candidates: int | None = _D.screen_candidates,
         stale_after: float | None = None,
     ) -> None:
-        self._settings = WhaleSettings(
-            population_size=population_size,
-            variant=variant,
-            moves=moves,
-            cycle_generations=cycle_generations,
-            stagnation_generations=stagnation_generations,
-            eigen_probability=eigen_probability,
-            population_growth=population_growth,
-            spiral_b=spiral_b,
-            avoid_duplicates=avoid_duplicates,
-            screen_candidates=screen_candidates,
-        )
+        arguments = locals()
+        self._settings = WhaleSettings(**{name: arguments[name] for name in WhaleSettings.names()})
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise ValueError(f"`seed` must be an integer >= 0 or None, got {seed!r}.")
         if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) or n_startup_trials < 0:
@@ -418,6 +408,7 @@ class WhaleSampler(BaseSampler):
             native_lower=space.native_lower,
             native_upper=space.native_upper,
             discrete=space.discrete,
+            categorical_blocks=space.categorical_blocks,
         )
         return StudyPopulation(
             config,

@@ -107,6 +107,12 @@ class UnitCubeSpace:
         self.discrete = all(grid)
         #: True if some coordinate is a grid or one-hot (then :meth:`snap` is not the identity)
         self.gridded = any(grid)
+        #: ``(start, stop)`` of each categorical's one-hot coordinates
+        self.categorical_blocks = tuple(
+            (self._slices[n].start, self._slices[n].stop)
+            for n in self.names
+            if isinstance(self.distributions[n], CategoricalDistribution)
+        )
         self.key = space_key(search_space)
         self.native_lower = tuple(lower)
         self.native_upper = tuple(upper)

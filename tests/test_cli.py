@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -44,7 +45,8 @@ def test_main_job_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     # the terminal table: a header and one row per sampler
     lines = printed.splitlines()
     header = next(i for i, ln in enumerate(lines) if ln.startswith("sampler "))
-    for col in ("best acc", "bytes", "MACs", "median acc", "feasible", "sampler s", "wall s", "mean rank"):
+    for col in ("best val loss", "its acc", "bytes", "MACs", "median val loss", "feasible", "sampler s", "wall s",
+                "mean rank"):
         assert col in lines[header], col
     rows = {ln.split()[0]: ln.split() for ln in lines[header + 1 : header + 3]}
     assert set(rows) == {"whale", "random"}
@@ -58,7 +60,8 @@ def test_main_job_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert len(study.trials) == 3
         assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
         assert all({"accuracy", "bytes", "macs"} <= set(t.user_attrs) for t in study.trials)
-        assert all("bytes" in t.constraints for t in study.trials)
+        assert all(list(t.constraints.values()) == [t.user_attrs["constraint:bytes"]] for t in study.trials)
+        assert all(t.value == t.user_attrs["val_loss"] for t in study.trials)  # the metric, never a penalty
 
     # runs.jsonl carries the per-trial metrics and the budget; the table agrees with them
     records = [json.loads(x) for x in (out / "runs.jsonl").read_text().splitlines()]
@@ -68,14 +71,14 @@ def test_main_job_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert len(r["metrics"]) == 3
         for m in r["metrics"]:
             assert m["feasible"] == (m["bytes"] <= max_bytes)
-        feasible = [m["accuracy"] for m in r["metrics"] if m["feasible"]]
+        feasible = [v for v, m in zip(r["values"], r["metrics"], strict=True) if m["feasible"]]
         shown = rows[r["sampler"]][1]
-        assert shown == (f"{max(feasible):.4f}" if feasible else "-")
-        assert rows[r["sampler"]][5] == f"{len(feasible)}/3"
+        assert shown == (f"{min(feasible):.4f}" if feasible else "-")
+        assert rows[r["sampler"]][6] == f"{len(feasible)}/3"
 
     report = (out / "report.md").read_text()
-    assert "| sampler | best acc | bytes | MACs |" in report
-    assert "![best so far](best-so-far.png)" in report and "![accuracy vs bytes](pareto.png)" in report
+    assert "| sampler | best val loss | its acc | bytes | MACs |" in report and "**Winner: " in report
+    assert "![best so far](best-so-far.png)" in report and "![value vs bytes](pareto.png)" in report
     assert f"optuna-dashboard sqlite:///{db}" in report
 
     # resumable: the same command again reruns nothing
@@ -92,7 +95,7 @@ def test_bbob_task_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             "--out", str(out), "--no-progress", "--first-seed", "5"]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
-    assert "best value" in printed and "median regret" in printed
+    assert "best regret" in printed and "median regret" in printed
     assert (out / "report.md").is_file() and (out / "best-so-far.png").is_file()
     assert not (out / "pareto.png").exists()  # no model metrics on BBOB
     names = optuna.get_all_study_names(f"sqlite:///{(out / 'studies.db').resolve()}")
@@ -222,16 +225,16 @@ def test_table_takes_the_best_feasible_trial_and_ranks_per_seed() -> None:
                                        {**big, "number": 1, "accuracy": 0.96, "bytes": 60, "macs": 1}]),
     ]
     rows = {r["sampler"]: r for r in report.sampler_table(records)}
-    assert list(rows) == ["whale", "random"]  # the harness's sampler order
+    assert list(rows) == ["whale", "random"]  # the records' (--samplers) order
     w, r = rows["whale"], rows["random"]
     assert (w["accuracy"], w["bytes"], w["macs"], w["study"], w["trial"]) == (0.95, 12, 6, "p|whale|seed1", 0)
     assert (r["accuracy"], r["bytes"]) == (0.80, 8)
-    assert w["median_accuracy"] == pytest.approx(0.925) and r["median_accuracy"] == pytest.approx(0.40)
+    assert w["best_value"] == 0.05 and w["median_value"] == pytest.approx(0.075) and r["median_value"] == math.inf
     assert (w["feasible"], w["trials"], r["feasible"]) == (2, 4, 2)
     assert w["mean_rank"] == 1.0 and r["mean_rank"] == 2.0
     assert w["sampler_seconds"] == 2.0 and w["wall_seconds"] == 4.0
     text = report.format_table(list(rows.values()))
-    assert text.splitlines()[1].split()[:4] == ["whale", "0.9500", "12", "6"]
+    assert text.splitlines()[1].split()[:5] == ["whale", "0.0500", "0.9500", "12", "6"]
 
 
 def test_harness_studies_are_never_pruned(tmp_path: Path) -> None:

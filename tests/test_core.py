@@ -184,35 +184,31 @@ def test_leader_move_is_not_a_duplicate() -> None:
     assert not np.allclose(prop.x, [0.5, 0.5, 0.5])
 
 
-def test_default_moves_are_shift_invariant() -> None:
-    """Shifting every position shifts the proposal by the same amount (away from the faces)."""
-    cfg = Config.for_cube(3, population_size=4, eigen_probability=0.0)
+def _shift_errors(cfg: Config, shift: float = 0.1, seeds: int = 20) -> list[float]:
+    """How far, per seed, a proposal from a shifted population is from the shifted proposal."""
     evs = [E(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
-    shifted = [E(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
-    for s in range(20):
+    shifted = [E(e.number, e.slot, 0, e.x + shift, e.values) for e in evs]
+    errors = []
+    for s in range(seeds):
         props = []
         for group in (evs, shifted):
             b = PopulationFold(cfg)
             for e in group:
                 b.add(e)
             props.append(propose(b.snapshot(0), cfg, np.random.default_rng(s), design_seed=0))
-        np.testing.assert_allclose(props[1].x - props[0].x, 0.1, atol=1e-12)
+        errors.append(float(np.max(np.abs(props[1].x - props[0].x - shift))))
+    return errors
+
+
+@pytest.mark.parametrize("moves", ["whale", "gaussian", "de"])
+def test_default_moves_are_shift_invariant(moves: str) -> None:
+    """Shifting every position shifts the proposal by the same amount (away from the faces)."""
+    cfg = Config.for_cube(3, population_size=4, eigen_probability=0.0, moves=moves)
+    assert max(_shift_errors(cfg)) < 1e-12
 
 
 def test_canonical_moves_are_not_shift_invariant() -> None:
-    cfg = Config.for_cube(3, population_size=4, variant="canonical")
-    evs = [E(i, i, 0, 0.4 + 0.05 * np.random.default_rng(i).random(3), (float(i),)) for i in range(4)]
-    shifted = [E(e.number, e.slot, 0, e.x + 0.1, e.values) for e in evs]
-    diffs = []
-    for s in range(20):
-        props = []
-        for group in (evs, shifted):
-            b = PopulationFold(cfg)
-            for e in group:
-                b.add(e)
-            props.append(propose(b.snapshot(0), cfg, np.random.default_rng(s), design_seed=0))
-        diffs.append(np.max(np.abs(props[1].x - props[0].x - 0.1)))
-    assert max(diffs) > 1e-3
+    assert max(_shift_errors(Config.for_cube(3, population_size=4, variant="canonical"))) > 1e-3
 
 
 def test_optimizer_minimises_shifted_sphere_better_than_random() -> None:
@@ -335,3 +331,55 @@ def test_screening_drops_rejected_candidates_unless_all_are() -> None:
         # a predicate that rejects all candidates leaves the choice to the surrogate
         none = propose(pop, cfg, np.random.default_rng(seed), design_seed=0, accept=lambda x: False)
         np.testing.assert_array_equal(none.x, plain.x)
+
+
+# -- ablation moves and categorical resampling ------------------------------------------------
+
+
+@pytest.mark.parametrize("moves, kinds", [("gaussian", {"gaussian"}), ("de", {"de"}), ("uniform", {"uniform"})])
+def test_ablation_moves_stay_in_cube_and_name_themselves(moves: str, kinds: set[str]) -> None:
+    cfg = Config.for_cube(4, population_size=6, moves=moves, screen_candidates=1)
+    b = PopulationFold(cfg)
+    for ev in _evaluations(6, 4, 6, seed=2):
+        b.add(ev)
+    pop = b.snapshot(0)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(200):
+        prop = propose(pop, cfg, rng, design_seed=0)
+        assert np.all((prop.x >= 0) & (prop.x <= 1))
+        seen.add(prop.move)
+    assert seen == kinds
+
+
+def test_ablation_needs_the_default_variant() -> None:
+    with pytest.raises(ValueError, match="moves"):
+        Config.for_cube(3, variant="canonical", moves="de")
+    with pytest.raises(ValueError, match="moves"):
+        Config.for_cube(3, moves="levy")
+
+
+def test_categorical_resampling_leaves_a_converged_choice() -> None:
+    """(C1): with every whale on choice 0 of a 3-way categorical, difference moves alone never
+    propose another choice; resampling does, at about the rate 1 / n_params."""
+    from optuna_whale.core import WhaleSettings
+    from optuna_whale.core.moves import resample_categoricals
+
+    blocks = ((1, 4),)
+    cfg = WhaleSettings(population_size=4, screen_candidates=1).resolve(4, n_params=2, categorical_blocks=blocks)
+    rng = np.random.default_rng(0)
+    x = np.array([0.3, 0.9, 0.05, 0.05])
+    flips = 0
+    for _ in range(2000):
+        y = resample_categoricals(x, cfg, rng)
+        assert y[0] == x[0] and sorted(y[1:]) in ([0.05, 0.05, 0.9], [0.0, 0.0, 1.0])
+        flips += int(np.argmax(y[1:]) != 0)
+    assert 0.4 < flips / 2000 < 0.6  # n_params = 2
+    b = PopulationFold(cfg)
+    for k in range(4):
+        b.add(E(k, k, 0, np.array([0.1 * k, 1.0, 0.0, 0.0]), (float(k),)))
+    pop = b.snapshot(0)
+    choices = {int(np.argmax(propose(pop, cfg, rng, design_seed=0).x[1:])) for _ in range(100)}
+    assert choices == {0, 1, 2}
+    canonical = WhaleSettings(population_size=4, variant="canonical").resolve(4, n_params=2, categorical_blocks=blocks)
+    assert canonical.variant.resamples_categoricals is False

@@ -1,4 +1,4 @@
-"""optuna-dashboard serves the whale's trial attrs (a real server on 127.0.0.1)."""
+"""optuna-dashboard serves the whale's trial attrs and the trials' constraints (a real server on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -33,12 +33,16 @@ def test_dashboard_serves_whale_attrs(tmp_path: Path) -> None:
     exe = shutil.which("optuna-dashboard")
     if exe is None:
         pytest.skip("optuna-dashboard is not installed (it comes with the dev/bench extras)")
+    pytest.importorskip("torch")  # set_constraints lives in optuna_whale.compression
+    from optuna_whale.compression.objective import set_constraints
+
     url = f"sqlite:///{tmp_path / 'dash.db'}"
     study = optuna.create_study(storage=url, study_name="whale-dash", sampler=WhaleSampler(seed=0))
 
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", -2, 2)
         act = trial.suggest_categorical("act", ["relu", "tanh"])
+        set_constraints(trial, {"x_at_most_0": x})
         return x**2 + (act == "relu")
 
     study.optimize(objective, n_trials=12)
@@ -71,6 +75,9 @@ def test_dashboard_serves_whale_attrs(tmp_path: Path) -> None:
             assert user["whale_move"] == trial.user_attrs["whale_move"]
             params = {p["name"]: p["param_external_value"] for p in served["params"]}
             assert params == {k: str(v) for k, v in trial.params.items()}
+            # the constraint reaches the dashboard (it reads only the legacy list), once
+            assert served["constraints"] == [trial.params["x"]] == list(trial.constraints.values())
+            assert user["feasible"] == str(int(trial.params["x"] <= 0))
         union = {a["key"] for a in detail["union_user_attrs"]}
         assert {"whale_slot", "whale_move", "whale_cycle"} <= union
     finally:

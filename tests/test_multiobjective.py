@@ -176,3 +176,28 @@ def test_constraints_half_infeasible_best_trials_are_feasible(directions: list[s
         assert all(f.violation == 0.0 for f in pop.front)
     feasible = sum(t.params["x0"] <= 0 for t in study.trials)
     assert feasible > 0.6 * len(study.trials)  # the whales learn where the feasible half is
+
+
+def test_constraints_func_is_accepted_like_optunas_samplers() -> None:
+    """Code written for TPE/NSGA-II/GP passes ``constraints_func``: swapping the sampler is one
+    word, with Optuna's deprecation warning, and the constraints reach the population."""
+
+    def constraints(trial: optuna.trial.FrozenTrial) -> tuple[float]:
+        return (trial.params["x"] - 1.0,)  # feasible when x <= 1
+
+    def objective(trial: optuna.Trial) -> float:
+        return -trial.suggest_float("x", -3, 3)  # unconstrained optimum at x = 3
+
+    for make in (optuna.samplers.TPESampler, WhaleSampler):
+        with pytest.warns(FutureWarning, match="constraints_func"):
+            sampler = make(seed=0, constraints_func=constraints)
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(objective, n_trials=40)
+        assert all(len(t.constraints) == 1 for t in study.trials)
+    feasible = [t for t in study.trials if t.params["x"] <= 1.0]
+    best = min(feasible, key=lambda t: t.value)
+    pop = WhaleSampler(seed=0).population(study)
+    leader = pop.incumbents[pop.leader]  # type: ignore[index]
+    assert leader is not None and leader.feasible and leader.number == best.number
+    with pytest.raises(ValueError, match="constraints_func"):
+        WhaleSampler(constraints_func=42)  # type: ignore[arg-type]

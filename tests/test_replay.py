@@ -37,3 +37,33 @@ def test_replay(name: str) -> None:
     assert len(played) == len(expected)
     for number, (got, want) in enumerate(zip(played, expected, strict=True)):
         assert _same(got, want), f"{name}: trial {number} differs:\n got  {got}\n want {want}"
+
+
+def test_a_study_tagged_by_the_earlier_layout_continues() -> None:
+    """Tags written before the core was split (recorded above) are read by the current code:
+    a study holding them continues the same population instead of starting a new one."""
+    import numpy as np
+    import optuna
+
+    from optuna_whale import WhaleSampler
+    from tests.replay_cases import _ellipsoid
+
+    f = _ellipsoid(2, 0)
+    recorded = _RECORDED["ellipsoid-d2"][:120]
+    dist = optuna.distributions.FloatDistribution(-5, 5)
+    study = optuna.create_study(sampler=WhaleSampler(seed=3))
+    for trial in recorded:
+        x = np.array([trial["params"]["x0"], trial["params"]["x1"]])
+        system_attrs = {} if trial["tag"] is None else {"whale": trial["tag"]}
+        study.add_trial(optuna.trial.create_trial(
+            params=trial["params"], distributions={"x0": dist, "x1": dist}, value=f(x),
+            system_attrs=system_attrs,
+        ))
+    last_cycle = max(t["tag"]["cycle"] for t in recorded if t["tag"] is not None)
+    pop = WhaleSampler().population(study)
+    assert pop.cycle == last_cycle and pop.occupied.all()
+    best = min(study.trials, key=lambda t: t.value)
+    assert pop.best is not None and pop.best.number == best.number
+    study.optimize(lambda t: f(np.array([t.suggest_float("x0", -5, 5), t.suggest_float("x1", -5, 5)])), n_trials=5)
+    new_tags = [t.system_attrs["whale"] for t in study.trials[120:]]
+    assert all(tag["cycle"] >= last_cycle and tag["move"] not in ("init",) for tag in new_tags)

@@ -43,7 +43,10 @@ def main() -> None:
     splits = (synthetic_images(n=200 if args.quick else 2000, seed=args.seed) if args.synthetic
               else load_cifar10(args.data, seed=args.seed))
     torch.manual_seed(args.seed)
-    model = build_torchvision(args.model, num_classes=splits.meta["num_classes"])
+    try:
+        model = build_torchvision(args.model, num_classes=splits.meta["num_classes"])
+    except ImportError as exc:
+        raise SystemExit(f"error: {exc}") from None
     cfg = TrainConfig(lr=1e-3, batch_size=64, seed=args.seed)
     train_inplace(model, splits.train, splits.val, TrainConfig(epochs=args.epochs, lr=1e-3, seed=args.seed))
     base = measure(model.eval(), splits.val, splits.example_inputs, with_latency=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -85,43 +86,56 @@ def ranks(summary: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+#: per sampler (in order): line style and marker, so lines and points differ beyond colour
+STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1)), "v"), ((0, (3, 1, 1, 1)), "P"), ("-", "X"))
+_HUGE = 1e300
+
+
+def band(curves: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(median, 25 %, 75 % quantiles) over runs after each trial, runs cut to the shortest.
+
+    inf or NaN (nothing found yet) counts as the worst value, so a run without a result pulls
+    the quantiles up instead of vanishing; a quantile that depends on such a run is NaN (not
+    drawn)."""
+    n = min((len(c) for c in curves), default=0)
+    arr = np.array([c[:n] for c in curves], dtype=float).reshape(len(curves), n)
+    arr[~np.isfinite(arr)] = _HUGE
+    qs = [np.quantile(arr, q, axis=0) if len(curves) else np.empty(0) for q in (0.5, 0.25, 0.75)]
+    med, lo, hi = (np.where(q < 1e-3 * _HUGE, q, np.nan) for q in qs)
+    return med, lo, hi
+
+
 def best_so_far(
     curves: dict[str, list[list[float]]],
     path: Path,
     ylabel: str,
     title: str,
-    log: bool = False,
-    higher_is_better: bool = False,
+    log: bool = True,
 ) -> None:
-    """One line per sampler: the median over runs of the best-so-far curves, with the range
-    (min to max over runs) shaded. NaN or inf (nothing found yet) counts as the worst value, so
-    the median stays monotone, and is not drawn."""
+    """One line per sampler (lower is better): the median over runs of the best-so-far curves,
+    with the interquartile range shaded (:func:`band`); samplers in the order of ``curves``,
+    each with its own colour and line style; log y axis unless ``log=False``."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    worst = -np.inf if higher_is_better else np.inf
-    for s, cs in curves.items():
-        n = min((len(c) for c in cs), default=0)
-        if n == 0:
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (s, cs) in enumerate(curves.items()):
+        med, lo, hi = band(cs)
+        if not med.size:
             continue
-        arr = np.array([c[:n] for c in cs], dtype=float)
-        arr[~np.isfinite(arr)] = worst
-        x = np.arange(1, n + 1)
-
-        def shown(v: np.ndarray) -> np.ndarray:
-            return np.where(np.isfinite(v), v, np.nan)
-
-        ax.plot(x, shown(np.median(arr, axis=0)), label=f"{s} (median of {len(cs)})", lw=1.4)
+        x = np.arange(1, med.size + 1)
+        colour, (ls, _) = colours[i % len(colours)], STYLES[i % len(STYLES)]
+        ax.plot(x, med, label=f"{s} (median of {len(cs)})", lw=1.6, color=colour, ls=ls)
         if len(cs) > 1:
-            ax.fill_between(x, shown(arr.min(axis=0)), shown(arr.max(axis=0)), alpha=0.15)
+            ax.fill_between(x, lo, hi, alpha=0.15, color=colour, lw=0)
     if log:
         ax.set_yscale("log")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
+    ax.set_ylabel(textwrap.fill(ylabel, 40), fontsize=9)
+    ax.set_title(f"{title}\nmedian over seeds, band: interquartile range", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -129,11 +143,11 @@ def best_so_far(
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Non-dominated (bytes: lower, accuracy: higher) points, sorted by bytes."""
+    """Non-dominated (bytes: lower, value: lower) points, sorted by bytes."""
     front: list[tuple[float, float]] = []
-    for b, a in sorted(points, key=lambda p: (p[0], -p[1])):
-        if not front or a > front[-1][1]:
-            front.append((b, a))
+    for b, v in sorted(points, key=lambda p: (p[0], p[1])):
+        if not front or v < front[-1][1]:
+            front.append((b, v))
     return front
 
 
@@ -143,37 +157,57 @@ def pareto(
     max_bytes: float | None,
     baseline: tuple[float, float] | None,
     title: str,
+    ylabel: str = "objective value",
 ) -> None:
-    """Accuracy against bytes (log) of every trial, one colour per sampler: ``(bytes, accuracy,
-    feasible)`` points, feasible filled and infeasible open; the size budget as a dashed line,
-    the baseline as a star and the feasible Pareto front of all samplers as black steps."""
+    """Two panels of the objective value (lower is better, log) against bytes (log) of every
+    trial, ``(bytes, value, feasible)`` per sampler, one colour and marker per sampler.
+
+    Left, every trial: feasible filled, infeasible open, the size budget as a dashed line and
+    the baseline as a star. Right, zoomed on the feasible trials near the best ones (values up
+    to three times the worst of the samplers' best feasible values): each sampler's own
+    feasible Pareto front as steps and its best feasible trial as a large marker."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(11.5, 4.6))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    feasible_all: list[tuple[float, float]] = []
+    bests: list[float] = []
     for i, (s, pts) in enumerate(points.items()):
-        colour = colours[i % len(colours)]
-        ok = [(b, a) for b, a, f in pts if f]
-        bad = [(b, a) for b, a, f in pts if not f]
-        feasible_all += ok
+        colour, (_, marker) = colours[i % len(colours)], STYLES[i % len(STYLES)]
+        ok = [(b, v) for b, v, f in pts if f]
+        bad = [(b, v) for b, v, f in pts if not f]
         if ok:
-            ax.scatter(*zip(*ok, strict=True), s=18, color=colour, alpha=0.8, label=f"{s} feasible")
+            ax.scatter(*zip(*ok, strict=True), s=16, color=colour, marker=marker, alpha=0.7, label=f"{s} feasible")
+            bests.append(min(v for _, v in ok))
         if bad:
-            ax.scatter(*zip(*bad, strict=True), s=18, facecolors="none", edgecolors=colour, alpha=0.6,
+            ax.scatter(*zip(*bad, strict=True), s=16, facecolors="none", edgecolors=colour, marker=marker, alpha=0.45,
                        label=f"{s} over budget")
-    front = pareto_front(feasible_all)
-    if front:
-        ax.step(*zip(*front, strict=True), where="post", color="k", lw=1, label="feasible Pareto front")
-    if max_bytes is not None:
-        ax.axvline(float(max_bytes), color="tab:red", ls="--", lw=1, label="size budget")
+    top = 3.0 * max(bests) if bests else None
+    for i, (s, pts) in enumerate(points.items()):
+        colour, (ls, marker) = colours[i % len(colours)], STYLES[i % len(STYLES)]
+        ok = [(b, v) for b, v, f in pts if f and top is not None and v <= top]
+        if not ok:
+            continue
+        zoom.scatter(*zip(*ok, strict=True), s=18, color=colour, marker=marker, alpha=0.5)
+        front = pareto_front(ok)
+        zoom.step(*zip(*front, strict=True), where="post", color=colour, ls=ls, lw=1.2, label=f"{s} front")
+        b, v = min(ok, key=lambda p: (p[1], p[0]))
+        zoom.scatter([b], [v], s=110, color=colour, marker=marker, edgecolors="k", linewidths=1.0, zorder=5,
+                     label=f"{s} best {v:.4g}")
+    for a in (ax, zoom):
+        if max_bytes is not None:
+            a.axvline(float(max_bytes), color="tab:red", ls="--", lw=1, label="size budget" if a is ax else None)
+        a.set_xscale("log")
+        a.set_yscale("log")
+        a.set_xlabel("serialized model bytes (log)")
+        a.grid(alpha=0.3, which="both")
     if baseline is not None:
         ax.scatter([baseline[0]], [baseline[1]], marker="*", s=160, color="k", label="baseline (uncompressed)")
-    ax.set_xscale("log")
-    ax.set_xlabel("serialized model bytes (log)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_ylabel(textwrap.fill(f"{ylabel} (log)", 40), fontsize=9)
+    ax.set_title("every trial", fontsize=10)
+    zoom.set_title("feasible trials near the best: each sampler's front", fontsize=10)
+    ax.legend(fontsize=6.5, loc="upper right", ncol=2)
+    if top is not None:
+        zoom.legend(fontsize=7, loc="upper right")
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -130,10 +130,21 @@ TORCHVISION_MODELS = ("resnet18", "mobilenet_v3_small")
 
 
 def build_torchvision(name: str, num_classes: int = 10) -> nn.Module:
-    """``torchvision.models.<name>(weights=None, num_classes=...)``: random init, no download."""
+    """``torchvision.models.<name>(weights=None, num_classes=...)``: random init, no download.
+
+    Raises ImportError, with the install line, when torchvision (the ``vision`` extra) is absent
+    or was built for another torch.
+    """
     if name not in TORCHVISION_MODELS:
         raise ValueError(f"name={name!r} is unknown; allowed: {list(TORCHVISION_MODELS)}")
-    import torchvision
+    try:
+        import torchvision
+    except (ImportError, RuntimeError) as exc:  # RuntimeError: a torchvision built for another torch
+        raise ImportError(
+            f"build_torchvision needs torchvision built for the installed torch ({torch.__version__}): "
+            "pip install \"optuna-whale[vision]\", or for a CPU-only torch both from one index, "
+            f"see docs/install.md ({exc})"
+        ) from exc
 
     builder = getattr(torchvision.models, name)
     model: nn.Module = builder(weights=None, num_classes=num_classes)

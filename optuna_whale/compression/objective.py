@@ -14,10 +14,22 @@ Pipeline, always in this order (``apply_compression``):
 5. quantization (``quantize``) with ``quantization``;
 6. measurement (``measure``) on the validation split.
 
-Single objective: maximize validation accuracy; the budget enters as constraints
-``bytes / max_bytes - 1 <= 0`` and ``macs / max_macs - 1 <= 0`` (``trial.set_constraint``).
-Two objectives: (accuracy, bytes) with directions (maximize, minimize).
-Measured figures are trial user attrs: accuracy, bytes, sparse_bytes, macs, params,
+Single objective (``objective=``): ``"accuracy"`` (default, maximize validation accuracy) or
+``"val_loss"`` (minimize the validation cross-entropy, mean nats per example: a finer measure
+than accuracy on a small validation split, where models tie on a count of images). Two
+objectives: (accuracy, bytes) with directions (maximize, minimize). Every trial's value is its
+real metric, within the budget or not: the budget is a constraint, never a penalty.
+
+Constraints (``record``, feasible when <= 0): ``bytes / max_bytes - 1`` and, with
+``max_macs``, ``macs / max_macs - 1``, in that order. They are stored once, as the list in the
+trial system attr ``constraints``: Optuna 5 reads that list as the trial's constraints
+(``FrozenTrial.constraints == {"0": bytes, "1": macs}``; its samplers, ``study.best_trial``
+and WhaleSampler use them) and optuna-dashboard 0.21 reads only that list (it greys
+infeasible trials in its plots), while ``trial.set_constraint``'s per-name attrs are invisible
+to the dashboard and, written beside the list, would count every constraint twice. The names
+and values are also user attrs for the dashboard's trial table: ``constraint:bytes``,
+``constraint:macs`` and ``feasible`` (1 if every constraint is <= 0, else 0).
+Measured figures are trial user attrs: accuracy, val_loss, bytes, sparse_bytes, macs, params,
 nonzero_params, latency_ms.
 
 Budget repair (``budget_repair="scale"`` or ``"scale_all"``, before step 1). A suggestion whose
@@ -368,19 +380,87 @@ def applied_params(trial: optuna.trial.FrozenTrial) -> CompressionParams:
     return CompressionParams.from_dict(trial.user_attrs.get("applied_params", trial.params))
 
 
-def record(trial: optuna.Trial, result: CompressionResult, budget: Budget) -> None:
-    """Store ``result`` as user attrs and the budget as constraints (<= 0 is feasible)."""
+OBJECTIVES = ("accuracy", "val_loss")
+#: what each objective is, for reports and plots
+OBJECTIVE_LABELS = {"accuracy": "validation accuracy", "val_loss": "validation cross-entropy (nats per example)"}
+#: the trial system attr that holds the constraint list (Optuna's legacy format, read by
+#: ``FrozenTrial.constraints`` and by optuna-dashboard)
+CONSTRAINTS_ATTR = "constraints"
+
+
+@torch.no_grad()
+def validation_loss(model: nn.Module, data: Split, batch_size: int = 512) -> float:
+    """Mean cross-entropy (nats per example) of ``model`` (in eval mode) on ``data``."""
+    model.eval()
+    x, y = data
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i : i + batch_size]).float()
+        total += float(nn.functional.cross_entropy(logits, y[i : i + batch_size], reduction="sum"))
+    return total / max(1, len(x))
+
+
+def budget_constraints(result: CompressionResult, budget: Budget) -> dict[str, float]:
+    """``{"bytes": bytes / max_bytes - 1, "macs": macs / max_macs - 1}`` for the limits the
+    budget sets (feasible when every value is <= 0); empty without limits."""
+    out: dict[str, float] = {}
+    if budget.max_bytes is not None:
+        out["bytes"] = result.bytes / budget.max_bytes - 1.0
+    if budget.max_macs is not None:
+        out["macs"] = result.macs / budget.max_macs - 1.0
+    return out
+
+
+def set_constraints(trial: optuna.Trial, constraints: Mapping[str, float]) -> None:
+    """Store ``constraints`` once, as the list in the trial system attr ``constraints`` (the
+    module docstring says why), and as the user attrs ``constraint:<name>`` and ``feasible``.
+
+    Nothing is written for no constraints (a trial without constraints is feasible). A trial
+    without a storage (``FixedTrial``) gets ``trial.set_constraint`` per name instead. Raises ValueError for a NaN constraint (as ``trial.set_constraint`` does).
+    """
+    values = {str(k): float(v) for k, v in constraints.items()}
+    if not values:
+        return
+    for name, value in values.items():
+        if value != value:
+            raise ValueError(f"constraint {name!r} is NaN; a constraint must be a number")
+    storage = getattr(trial, "storage", None)
+    if storage is not None and hasattr(trial, "_trial_id"):
+        storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_ATTR, list(values.values()))
+        cached = getattr(trial, "_cached_frozen_trial", None)  # as Trial.set_constraint keeps it
+        if cached is not None:
+            cached.system_attrs[CONSTRAINTS_ATTR] = list(values.values())
+    else:
+        for name, value in values.items():
+            trial.set_constraint(name, value)
+    for name, value in values.items():
+        trial.set_user_attr(f"constraint:{name}", value)
+    trial.set_user_attr("feasible", int(all(v <= 0.0 for v in values.values())))
+
+
+def record(
+    trial: optuna.Trial, result: CompressionResult, budget: Budget, val_loss: float | None = None
+) -> None:
+    """Store ``result`` (and ``val_loss``) as user attrs and the budget as constraints
+    (:func:`set_constraints`; <= 0 is feasible)."""
     for k, v in result.as_dict().items():
         trial.set_user_attr(k, v)
-    if budget.max_bytes is not None:
-        trial.set_constraint("bytes", result.bytes / budget.max_bytes - 1.0)
-    if budget.max_macs is not None:
-        trial.set_constraint("macs", result.macs / budget.max_macs - 1.0)
+    if val_loss is not None:
+        trial.set_user_attr("val_loss", float(val_loss))
+    set_constraints(trial, budget_constraints(result, budget))
 
 
-def directions(multi_objective: bool) -> list[str]:
+def directions(multi_objective: bool, objective: str = "accuracy") -> list[str]:
     """Study directions matching ``build_objective``."""
-    return ["maximize", "minimize"] if multi_objective else ["maximize"]
+    _check_objective(objective)
+    if multi_objective:
+        return ["maximize", "minimize"]
+    return ["maximize"] if objective == "accuracy" else ["minimize"]
+
+
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r} is unknown; allowed: {list(OBJECTIVES)}")
 
 
 def build_objective(
@@ -394,14 +474,22 @@ def build_objective(
     train_config: TrainConfig | None = None,
     multi_objective: bool = False,
     budget_repair: str = "none",
+    objective: str = "accuracy",
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
     """Return ``objective(trial)``; see the module docstring for pipeline, values, attrs.
 
     Give ``model`` (trained; never changed) or ``model_factory`` (called with ``width`` /
     ``activation`` keyword arguments when those are searched, then trained from scratch).
     ``budget_repair``: ``"none"`` (default), ``"scale"`` or ``"scale_all"`` (budget repair,
-    module docstring).
+    module docstring). ``objective``: ``"accuracy"`` (default) or ``"val_loss"`` (single
+    objective only; :func:`directions` gives the study's direction). The fine-tune epochs are
+    reported (``trial.report``, for pruners) as validation accuracy, so only with
+    ``objective="accuracy"``: a pruner would read accuracy against a minimised loss.
     """
+    _check_objective(objective)
+    if multi_objective and objective != "accuracy":
+        raise ValueError(f"objective={objective!r} with multi_objective=True; allowed: 'accuracy' "
+                         "(the two objectives are accuracy and bytes)")
     space.validate()
     budget = budget or Budget()
     _check_repair(budget_repair, budget)
@@ -415,7 +503,9 @@ def build_objective(
         check_factorizable(probe, name, "rank layer")
     from_scratch = model_factory is not None
 
-    def objective(trial: optuna.Trial) -> float | tuple[float, float]:
+    report = multi_objective or objective == "accuracy"
+
+    def run(trial: optuna.Trial) -> float | tuple[float, float]:
         params = suggest_params(trial, space, layers, from_scratch)
         if budget_repair != "none":
             rep = _repair(params, model, model_factory, example_inputs, budget, budget_repair)
@@ -426,15 +516,16 @@ def build_objective(
         final, float_model = apply_compression(
             params, train, val, example_inputs, model=model, model_factory=model_factory,
             train_epochs=space.train_epochs if from_scratch else 0,
-            train_config=train_config, trial=trial,
+            train_config=train_config, trial=trial if report else None,
         )
         result = measure(final, val, example_inputs, float_model, with_latency=budget.measure_latency)
-        record(trial, result, budget)
+        loss = validation_loss(final, val)
+        record(trial, result, budget, val_loss=loss)
         if multi_objective:
             return result.accuracy, float(result.bytes)
-        return result.accuracy
+        return result.accuracy if objective == "accuracy" else loss
 
-    return objective
+    return run
 
 
 def _check_repair(budget_repair: str, budget: Budget | None) -> None:

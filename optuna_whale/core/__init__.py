@@ -11,8 +11,8 @@ module             what it holds
 ``fold``           the population folded from evaluations in any order: greedy replacement,
                    leader, front, elitism across restarts (F1, F2)
 ``schedule``       the budget-free cycle schedule, its coefficients, its end, its design (S1-S6)
-``moves``          the move strategies: whale (W1-W6), canonical WOA (W7-W9), and the ablation
-                   moves gaussian, DE and uniform (A1-A3)
+``moves``          the move strategies: whale (W1-W6), canonical WOA (W7-W9), the ablation
+                   moves gaussian, DE and uniform (A1-A3), categorical resampling (C1)
 ``variants``       the default and canonical variants: moves plus the policies around them
 ``screen``         surrogate screening of candidate moves (Q1-Q4)
 ``propose``        the next proposal: cycle advance, slot, move, screen, untried configurations

@@ -43,6 +43,16 @@ coordinates ``Z`` (the box ``native_lower``/``native_upper``, where the centre b
 
 and the result is clipped to the box.
 
+Categorical resampling (default variant, spaces with categorical parameters)
+--------------------------------------------------------------------------
+A categorical with ``k`` choices takes ``k`` one-hot coordinates and its value is their argmax.
+Once the whales agree on a choice, difference moves never leave it, so after every move each
+categorical block is, with probability ``1 / n_params``, set to the vertex of another choice
+drawn uniformly (the usual mutation of mixed-variable evolutionary algorithms); the screen
+then judges the candidate like any other::
+
+    with prob. 1 / n_params:  X'_b = e_c,  c ~ U({0 .. k-1} minus {argmax X'_b})         (C1)
+
 Ablation moves (the same machinery, other moves)
 -----------------------------------------------
 With ``D = X* - X_i`` (a partner standing in as above) and the frame ``B`` chosen as in (W5)::
@@ -83,6 +93,7 @@ __all__ = [
     "cached_eigenbasis",
     "eigenbasis",
     "reflect",
+    "resample_categoricals",
 ]
 
 
@@ -146,6 +157,22 @@ def cached_eigenbasis(pop: Population, dim: int) -> np.ndarray | None:
         pop.derived[key] = eigenbasis(pop.elite, dim)
     basis: np.ndarray | None = pop.derived[key]
     return basis
+
+
+def resample_categoricals(x: np.ndarray, config: Config, rng: np.random.Generator) -> np.ndarray:
+    """(C1) on every one-hot block of ``config.categorical_blocks``."""
+    if not config.categorical_blocks:
+        return x
+    out = np.array(x, dtype=float)
+    rate = 1.0 / max(config.n_params, 1)
+    for start, stop in config.categorical_blocks:
+        if stop - start > 1 and rng.random() < rate:
+            current = int(np.argmax(out[start:stop]))
+            choice = int(rng.integers(stop - start - 1))
+            choice += choice >= current
+            out[start:stop] = 0.0
+            out[start + choice] = 1.0  # (C1)
+    return out
 
 
 def _partner(pop: Population, i: int, rng: np.random.Generator) -> int | None:

@@ -7,7 +7,8 @@ stand-alone :class:`~optuna_whale.core.optimizer.WhaleOptimizer`:
 2. choose a slot (:func:`choose_slot`);
 3. an empty slot gets its design point (a respawn after a failed start gets a move from a random
    occupied whale instead, so failures and pruning never stall the population);
-4. an occupied slot gets ``K`` candidate moves from the variant's strategy, and the surrogate
+4. an occupied slot gets ``K`` candidate moves from the variant's strategy (categoricals
+   resampled, (C1)), and the surrogate
    (:mod:`optuna_whale.core.screen`) keeps the best; on grids and categoricals candidates are
    scored, and proposed, at the point that is evaluated (``snap``);
 5. on a discrete space a proposal whose configuration was already tried is redrawn, then
@@ -23,7 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from optuna_whale.core.fold import Population
-from optuna_whale.core.moves import reflect
+from optuna_whale.core.moves import Step, reflect, resample_categoricals
 from optuna_whale.core.records import Proposal
 from optuna_whale.core.schedule import cycle_is_done, design_point
 from optuna_whale.core.screen import rank_surrogate
@@ -85,7 +86,14 @@ def propose(
 
     ``accept`` (default: all) rejects candidates before screening; if it rejects every
     candidate, the screen chooses among all of them."""
-    moves = config.variant.moves
+    variant = config.variant
+
+    def moves(p: Population, i: int, c: Config, r: np.random.Generator) -> Step:
+        step = variant.moves(p, i, c, r)
+        if variant.resamples_categoricals and c.categorical_blocks:
+            step = step._replace(x=resample_categoricals(step.x, c, r))  # (C1)
+        return step
+
     slot, initial = choose_slot(pop, rng)
     if initial:
         if pop.attempts[slot] == 0:

@@ -99,10 +99,12 @@ class WhaleSettings:
         native_lower: tuple[float, ...] | None = None,
         native_upper: tuple[float, ...] | None = None,
         discrete: bool = False,
+        categorical_blocks: tuple[tuple[int, int], ...] = (),
     ) -> Config:
         """The :class:`Config` of a ``dim``-dimensional cube behind ``n_params`` parameters
         (default ``dim``): (S3)-(S5) of :mod:`optuna_whale.core.schedule` count parameters, not
-        one-hot coordinates (6 five-way choices give 16 whales, not the 60 of a 30-d cube)."""
+        one-hot coordinates (6 five-way choices give 16 whales, not the 60 of a 30-d cube).
+        ``categorical_blocks`` are the ``(start, stop)`` coordinates of each one-hot block."""
         if dim < 1:
             raise ValueError(f"`dim` must be >= 1, got {dim}.")
         if n_objectives < 1:
@@ -134,6 +136,8 @@ class WhaleSettings:
             avoid_duplicates=self.avoid_duplicates,
             native_lower=native_lower,
             native_upper=native_upper,
+            n_params=size_dim,
+            categorical_blocks=tuple(categorical_blocks),
         )
 
 
@@ -154,6 +158,8 @@ class Config:
     avoid_duplicates: bool
     native_lower: tuple[float, ...] | None = None
     native_upper: tuple[float, ...] | None = None
+    n_params: int = 0
+    categorical_blocks: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def for_cube(cls, dim: int, n_params: int | None = None, n_objectives: int = 1, **settings: Any) -> Config:

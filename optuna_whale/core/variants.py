@@ -42,6 +42,8 @@ class Variant:
     sits_where_evaluated: bool = True
     #: on a discrete space, configurations already tried are not proposed again
     avoids_tried: bool = True
+    #: categoricals are resampled after each move, (C1) of :mod:`optuna_whale.core.moves`
+    resamples_categoricals: bool = True
 
 
 #: Move strategies of the default machinery, by name (``WhaleSampler(moves=...)``).
@@ -61,6 +63,7 @@ CANONICAL = Variant(
     screens=False,
     sits_where_evaluated=False,
     avoids_tried=False,
+    resamples_categoricals=False,
 )
 VARIANTS = ("default", "canonical")
 

@@ -138,17 +138,22 @@ def test_registered_suite_runs_by_name(tmp_path: Path, monkeypatch: pytest.Monke
     assert rec["run_problem"] == "toy-a"
 
 
-def test_compression_suite_is_registered_and_penalises_infeasible(tmp_path: Path) -> None:
+def test_compression_suite_records_the_real_metric_and_the_budget_constraint(tmp_path: Path) -> None:
     from optuna_whale.bench import compression
 
-    assert compression.penalised_error(0.9, 10, 10) == pytest.approx(0.1)
-    assert compression.penalised_error(1.0, 15, 10) == pytest.approx(1.5)  # worse than any feasible
     assert "compression" in problems_mod.all_suites()
     spec = make_specs("compression", datasets_=["digits-tiny"])[0]
-    rec = execute(RunSpec(spec, "random", 0, 2), f"sqlite:///{tmp_path / 'c.db'}")
-    assert all(v is not None and v >= 0.0 for v in rec["values"]) and rec["optimum"] == 0.0
-    study = optuna.load_study(study_name=RunSpec(spec, "random", 0, 2).study_name, storage=f"sqlite:///{tmp_path / 'c.db'}")
-    assert all("bytes" in t.user_attrs for t in study.trials)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    rec = execute(RunSpec(spec, "random", 0, 4), url)
+    assert rec["optimum"] == 0.0 and rec["problem_metadata"]["objective"] == "val_loss"
+    study = optuna.load_study(study_name=RunSpec(spec, "random", 0, 4).study_name, storage=url)
+    for t, value, m in zip(study.trials, rec["values"], rec["metrics"], strict=True):
+        # the value is the validation loss whether the trial is within the budget or not
+        assert value == t.user_attrs["val_loss"] == t.value
+        assert list(t.constraints.values()) == [t.user_attrs["constraint:bytes"]]  # stored once
+        assert m["feasible"] == bool(t.user_attrs["feasible"]) == (t.user_attrs["constraint:bytes"] <= 0)
+    with pytest.raises(ValueError, match="digits-tiny"):
+        compression.build_task("nope")
 
 
 def _rich_study() -> optuna.Study:
@@ -289,3 +294,80 @@ def test_tiny_end_to_end_writes_the_report(tmp_path: Path) -> None:
     # a preset sets defaults; explicit options still win
     args = compare.parse_args(compare.build_parser(), ["--preset", "quick", "--seeds", "3"])
     assert args.seeds == 3 and args.functions == compare.PRESETS["quick"]["functions"] != "1-24"
+
+
+def _mrec(sampler: str, seed: int, values: list[float | None], feasible: list[bool]) -> dict:
+    """A compression-like record: per-trial values and metrics (bytes, accuracy, feasible)."""
+    metrics = [{"number": i, "feasible": f, "accuracy": 0.9, "bytes": 100 + i, "macs": 7} for i, f in enumerate(feasible)]
+    return {"sampler": sampler, "seed": seed, "values": values, "metrics": metrics, "problem_id": "compression-x",
+            "run_problem": "compression-x", "group": "compression", "optimum": 0.0, "sampler_seconds": 1.0,
+            "wall_seconds": 2.0, "sampler_ms": [], "problem_metadata": {
+                "objective": "val_loss", "objective_label": "validation cross-entropy", "max_bytes": 150,
+                "baseline": {"bytes": 1000, "accuracy": 0.99, "val_loss": 0.05}, "val_size": 270}}
+
+
+def test_main_job_report_counts_feasible_trials_keeps_the_sampler_order_and_names_a_winner(tmp_path: Path) -> None:
+    from optuna_whale.bench import report
+
+    records = []
+    for seed in range(3):
+        # random comes first (the --samplers order), whale's over-budget trial has the lowest value
+        records.append(_mrec("random", seed, [0.5, 0.3 + 0.01 * seed], [True, True]))
+        records.append(_mrec("whale", seed, [0.01, 0.2 + 0.01 * seed, None], [False, True, False]))
+    rows = report.write_main_job(records, tmp_path, "cmd", "title", ["about"], "optuna-dashboard x")
+    assert [r["sampler"] for r in rows] == ["random", "whale"]
+    w, r = rows[1], rows[0]
+    assert w["best_value"] == pytest.approx(0.2) and w["trial"] == 1  # not the infeasible 0.01
+    assert w["median_value"] == pytest.approx(0.21) and r["median_value"] == pytest.approx(0.31)
+    assert (w["feasible"], w["trials"]) == (3, 9) and w["mean_rank"] == 1.0
+    table = report.format_table(rows).splitlines()
+    assert table[0].split()[:3] == ["sampler", "best", "val"] and [ln.split()[0] for ln in table[1:]] == ["random", "whale"]
+    header, *lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert "final_regret" not in header and header.split(",")[6] == "best_feasible_value"
+    assert [float(ln.split(",")[6]) for ln in lines[:2]] == [0.3, 0.2]
+    text = (tmp_path / "report.md").read_text()
+    assert "**Winner: whale**" in text
+    assert "no difference can be significant" in text and "`--seeds 4`" in text  # one comparison
+    curves, label = report.best_so_far_curves(records)
+    assert list(curves) == ["random", "whale"] and "feasible" in label
+    assert curves["whale"][0] == [math.inf, 0.2, 0.2]
+    for name in ("best-so-far.png", "pareto.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_verdict_says_when_a_difference_is_significant() -> None:
+    from optuna_whale.bench import report
+
+    assert report.min_mannwhitney_p(3, 3) == pytest.approx(0.1)
+    six = [_mrec("tpe", s, [0.5 + 0.01 * s], [True]) for s in range(6)]
+    six += [_mrec("whale", s, [0.2 + 0.01 * s], [True]) for s in range(6)]
+    v = report.verdict(six)
+    assert v["winner"] == "whale" and v["can_be_significant"]
+    (t,) = v["tests"]
+    assert t["other"] == "tpe" and t["significant"] and t["p"] == pytest.approx(report.min_mannwhitney_p(6, 6))
+    assert "significantly better than tpe" in "\n".join(report.verdict_lines(six))
+    # a sampler without any feasible trial loses to one with
+    none = [_mrec("cmaes", s, [0.1], [False]) for s in range(6)]
+    assert report.verdict(none + six[:6])["winner"] == "tpe"
+    assert report.verdict(none)["winner"] is None
+
+
+def test_regret_table_has_one_kind_per_column() -> None:
+    from optuna_whale.bench import report
+
+    def rec(sampler: str, seed: int, values: list[float]) -> dict:
+        return {"sampler": sampler, "seed": seed, "values": values, "problem_id": "bbob-f01-d02",
+                "run_problem": "bbob-f01-d02-i01", "optimum": 100.0, "sampler_seconds": 0.0, "wall_seconds": 0.0}
+
+    rows = report.sampler_table([rec("whale", 0, [103.0, 101.0]), rec("whale", 1, [104.0]), rec("whale", 2, [110.0])])
+    (row,) = rows
+    assert row["best_regret"] == pytest.approx(1.0) and row["median_regret"] == pytest.approx(4.0)  # f - f_opt both
+    assert [h for h, _ in report._cells(row)][1:3] == ["best regret", "median regret"]
+
+
+def test_best_so_far_band_is_median_and_quartiles_with_unfound_as_worst() -> None:
+    from optuna_whale.bench import plots
+
+    med, lo, hi = plots.band([[1.0, 0.5], [math.inf, 0.25], [4.0, 1.0], [2.0, 2.0]])
+    assert med[1] == pytest.approx(0.75) and lo[1] == pytest.approx(0.4375) and hi[1] == pytest.approx(1.25)
+    assert med[0] == pytest.approx(3.0) and math.isnan(hi[0])  # the run with nothing yet counts as worst

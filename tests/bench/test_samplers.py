@@ -14,6 +14,7 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)
 def test_every_name_builds_its_sampler() -> None:
     assert NAMES[: len(SAMPLERS)] == SAMPLERS and len(set(NAMES)) == len(NAMES)
     expected = {"whale": WhaleSampler, "canonical": WhaleSampler, "whale-nocp": WhaleSampler,
+                "whale-gaussian": WhaleSampler, "whale-de": WhaleSampler, "whale-uniform": WhaleSampler,
                 "random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler,
                 "cmaes": optuna.samplers.CmaEsSampler, "gp": optuna.samplers.GPSampler,
                 "qmc": optuna.samplers.QMCSampler, "nsga2": optuna.samplers.NSGAIISampler, "auto": AutoRuleSampler}
@@ -22,7 +23,10 @@ def test_every_name_builds_its_sampler() -> None:
         assert type(make_sampler(name, 3)) is expected[name], name
     assert make_sampler("whale-nocp", 0).settings["consider_pruned_trials"] is False  # type: ignore[attr-defined]
     assert make_sampler("canonical", 0).settings["variant"] == "canonical"  # type: ignore[attr-defined]
-    with pytest.raises(ValueError, match="whale, canonical, random, tpe, cmaes, gp, qmc, whale-nocp, auto, nsga2"):
+    for moves in ("gaussian", "de", "uniform"):
+        assert make_sampler(f"whale-{moves}", 0).settings["moves"] == moves  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="whale, canonical, random, tpe, cmaes, gp, qmc, whale-gaussian, whale-de, "
+                                         "whale-uniform, whale-nocp, auto, nsga2"):
         make_sampler("hebo", 0)
     assert not runs_at("auto", 500) and runs_at("auto", 50) and runs_at("tpe", 10**6)
 

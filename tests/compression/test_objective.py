@@ -43,7 +43,8 @@ def test_whale_end_to_end_single_objective(trained_cnn, digits) -> None:  # type
     for t in done:
         assert set(t.user_attrs) >= ATTRS
         assert t.value == t.user_attrs["accuracy"]
-        assert t.constraints["bytes"] == pytest.approx(t.user_attrs["bytes"] / budget.max_bytes - 1)
+        assert list(t.constraints.values()) == [t.user_attrs["constraint:bytes"]]
+        assert t.user_attrs["constraint:bytes"] == pytest.approx(t.user_attrs["bytes"] / budget.max_bytes - 1)
         assert {"prune_ratio:conv1", "prune_ratio:conv2", "prune_ratio:fc1", "rank_ratio:fc1",
                 "quantization", "lr", "finetune_epochs"} == set(t.params)
         assert 0 < t.user_attrs["nonzero_params"] <= t.user_attrs["params"]

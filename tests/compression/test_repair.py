@@ -92,7 +92,7 @@ def test_objective_with_repair_records_and_rebuilds(trained_cnn, digits) -> None
     study.optimize(obj, n_trials=4)
     for t in study.trials:
         assert t.user_attrs["repair_status"] in ("within_budget", "repaired")
-        assert t.constraints["bytes"] <= 0  # every trial feasible
+        assert t.user_attrs["constraint:bytes"] <= 0 and t.user_attrs["feasible"] == 1  # every trial feasible
         assert set(t.params) == set(t.user_attrs["applied_params"])
     t = study.trials[0]
     assert t.params["prune_ratio:conv1"] == 0.0  # the suggestion stays the trial's params

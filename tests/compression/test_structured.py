@@ -52,7 +52,10 @@ def test_mlp_prune_and_ratio_clamped_to_one_channel() -> None:
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
 def test_torchvision_models_prune_with_residuals(name: str) -> None:
     torch.manual_seed(0)
-    m = M.build_torchvision(name, num_classes=10).eval()
+    try:
+        m = M.build_torchvision(name, num_classes=10).eval()
+    except ImportError as exc:  # torchvision is the optional 'vision' extra
+        pytest.skip(str(exc))
     x = torch.randn(1, 3, 32, 32)
     layers = prunable_layers(m)
     ratios = {n: 0.5 for n in layers[:: max(1, len(layers) // 6)]}

@@ -201,7 +201,7 @@ def test_sigkilled_worker_heartbeat_retry_same_slot(tmp_path: Path) -> None:
         # the retry carries the killed trial's tag: it lands in the same slot of the same cycle
         tag_retry, tag_killed = read_tag(retry), read_tag(killed)
         assert tag_retry is not None and tag_killed is not None
-        assert (tag_retry.slot, tag_retry.cycle) == (tag_killed.slot, tag_killed.cycle)
+        assert (tag_retry.proposal.slot, tag_retry.proposal.cycle) == (tag_killed.proposal.slot, tag_killed.proposal.cycle)
         assert retry.state == expected_state(retry.number)
         assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
         for t in trials:
