@@ -79,10 +79,30 @@ class _TorchaoEnumNotice(logging.Filter):
 _TORCHAO_NOTICE_FILTER = _TorchaoEnumNotice()
 
 
+class _TorchaoCudaKernels(logging.Filter):
+    """On a CPU build of torch, drop torchao's "Failed to load .../torchao/_C*.so" warnings:
+    those libraries are its CUDA kernels (mxfp8, cutlass), which a CPU build cannot load by
+    design and the CPU choices of this module never use. Any other record passes, and on a CUDA
+    build of torch these warnings pass too (there they mean something)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            torch.version.cuda is None
+            and message.startswith("Failed to load ")
+            and "torchao/_C" in message
+        )
+
+
+_TORCHAO_CUDA_FILTER = _TorchaoCudaKernels()
+
+
 def quiet_torchao_import_notice() -> None:
-    """Install (idempotent) the filter for torchao's import-time notice on the logger that
-    emits it, ``torch.utils._pytree``; called before every torchao import of this package."""
+    """Install (idempotent) the filters for torchao's import-time notices on the loggers that
+    emit them (``torch.utils._pytree``, ``torchao``); called before every torchao import of
+    this package."""
     logging.getLogger("torch.utils._pytree").addFilter(_TORCHAO_NOTICE_FILTER)
+    logging.getLogger("torchao").addFilter(_TORCHAO_CUDA_FILTER)
 
 
 def _has_torchao() -> str | None:

@@ -59,3 +59,21 @@ def test_unknown_and_unavailable_choices(monkeypatch: pytest.MonkeyPatch) -> Non
         quantize(m, "torchao_int8_weight")
     assert "torchao_int8_weight" not in Q.available_choices()
     assert set(availability()) == set(QUANTIZATION_CHOICES)
+
+
+def test_torchao_cuda_kernel_warnings_are_dropped_only_on_a_cpu_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import torch
+
+    from optuna_whale.compression.quantization import _TORCHAO_CUDA_FILTER
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("torchao", logging.WARNING, __file__, 1, message, None, None)
+
+    kernel = record("Failed to load /venv/site-packages/torchao/_C_mxfp8.so: Could not load this library")
+    other = record("Failed to load /elsewhere/lib.so: missing")
+    monkeypatch.setattr(torch.version, "cuda", None)
+    assert not _TORCHAO_CUDA_FILTER.filter(kernel) and _TORCHAO_CUDA_FILTER.filter(other)
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    assert _TORCHAO_CUDA_FILTER.filter(kernel)
