@@ -1,7 +1,8 @@
 """Compress a digits CNN with WhaleSampler under a size budget, then save the best model.
 
 Single objective: validation accuracy, with ``bytes <= baseline bytes / --factor`` recorded
-through ``trial.set_constraint`` (WhaleSampler ranks infeasible trials behind feasible ones).
+as a constraint by ``optuna_whale.compression.objective.set_constraints`` (WhaleSampler ranks
+infeasible trials behind feasible ones).
 The search suggests per-layer pruning ratios, the fc1 rank ratio, the quantization choice and
 the fine-tune lr/epochs; every trial's figures are user attrs (see optuna-dashboard).
 
