@@ -9,6 +9,13 @@ algorithm, and say which in the commit:
 
 Each case drives WhaleSampler (or WhaleOptimizer) through its public API only, on a shifted and
 rotated problem, and records every trial's parameters and whale tag.
+
+OpenBLAS picks its kernels by CPU, and kernels differ in the last bits of LAPACK results (the
+eigenbasis, the screen's solve); one flipped bit moves every later proposal of a chaotic run.
+So cases are recorded and replayed in a process whose OpenBLAS kernels are pinned to
+:data:`CORETYPE` (an x86_64 baseline every such CPU runs): ``main`` starts itself again with
+``OPENBLAS_CORETYPE`` set, and ``tests/test_replay.py`` runs ``python tests/replay_cases.py
+--json`` as a subprocess.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ import argparse
 import gzip
 import json
 import math
+import os
+import platform
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +36,13 @@ import optuna
 
 RECORDED = Path(__file__).with_name("data") / "replay.json.gz"
 N_TRIALS = 200
+#: OpenBLAS kernels of the recording (SSE4.2; every x86_64 CPU in use runs them)
+CORETYPE = "Nehalem"
+
+
+def pinned() -> bool:
+    """Whether replays are reproducible here: an x86_64 CPU (where :data:`CORETYPE` applies)."""
+    return platform.machine().lower() in ("x86_64", "amd64")
 
 
 def _rotation(dim: int, seed: int) -> np.ndarray:
@@ -223,9 +239,16 @@ def play(name: str) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", action="store_true", help=f"write {RECORDED}")
+    parser.add_argument("--json", action="store_true", help="print every case's trials as JSON")
     args = parser.parse_args(argv)
+    if pinned() and os.environ.get("OPENBLAS_CORETYPE") != CORETYPE:
+        # numpy has loaded OpenBLAS with the CPU's own kernels: start again with the pinned ones
+        env = {**os.environ, "OPENBLAS_CORETYPE": CORETYPE}
+        os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *(argv if argv is not None else sys.argv[1:])], env)
     recorded = {name: play(name) for name in CASES}
-    if args.record:
+    if args.json:
+        print(json.dumps(recorded, separators=(",", ":")))
+    elif args.record:
         RECORDED.parent.mkdir(exist_ok=True)
         text = json.dumps(recorded, separators=(",", ":")) + "\n"
         RECORDED.write_bytes(gzip.compress(text.encode(), mtime=0))
