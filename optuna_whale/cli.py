@@ -303,7 +303,6 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         _check_storage_flag(parser, storage)
 
     from optuna_whale.bench import compression as _compression  # noqa: F401  (registers the suite)
-    from optuna_whale.bench import report
     from optuna_whale.bench.runner import RunFailed, RunSpec, redact_text, redact_url, run_all
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
@@ -324,6 +323,21 @@ def compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
               file=sys.stderr, flush=True)
         return 1
     wall = time.perf_counter() - t0
+    try:
+        return _finish_compare(args, task, samplers, seeds, trials, storage, specs, records, wall)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted while writing the report: run the same command again to write it (the runs are "
+              f"kept in {shown})", file=sys.stderr, flush=True)
+        return 130
+
+
+def _finish_compare(args: argparse.Namespace, task: Task, samplers: list[str], seeds: list[int], trials: int,
+                    storage: str, specs: list[Any], records: list[dict[str, Any]], wall: float) -> int:
+    """Report, table and dashboard line of a finished ``compare``."""
+    from optuna_whale.bench import report
+    from optuna_whale.bench.runner import redact_url
+
+    shown = redact_url(storage)
     order = {(s, seed): i for i, (s, seed) in enumerate((sp.sampler, sp.seed) for sp in specs)}
     records.sort(key=lambda r: order[(r["sampler"], r["seed"])])
     command = _command_line(args.argv, args.storage)

@@ -265,14 +265,15 @@ def _toy_build(spec: Any) -> Any:
 
 def test_ctrl_c_with_two_jobs_prints_interrupted_at_once_and_the_rerun_completes(tmp_path: Path) -> None:
     """The real command, SIGINT while 2 worker processes run: "interrupted" within seconds (the
-    queued run does not start), and the same command then finishes every run."""
+    queued run does not start), and the same command then finishes every run. TPE, not random
+    search: a run must last well past the signal (300 random trials take 0.2 s)."""
     pytest.importorskip("cocoex")
     import signal
     import time
 
     out = tmp_path / "int"
-    args = [sys.executable, "-m", "optuna_whale", "compare", "--task", "bbob:f1:d2", "--trials", "150", "--seeds", "3",
-            "--samplers", "random", "--jobs", "2", "--no-progress", "--out", str(out)]
+    args = [sys.executable, "-m", "optuna_whale", "compare", "--task", "bbob:f1:d2", "--trials", "300", "--seeds", "3",
+            "--samplers", "tpe", "--jobs", "2", "--no-progress", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     assert proc.stdout is not None
@@ -290,6 +291,28 @@ def test_ctrl_c_with_two_jobs_prints_interrupted_at_once_and_the_rerun_completes
     assert rerun.returncode == 0, rerun.stderr
     storage = f"sqlite:///{(out / 'studies.db').resolve()}"
     names = sorted(optuna.get_all_study_names(storage))
-    assert names == [f"bbob-f01-d02-i01|random|seed{k}" for k in range(3)]
+    assert names == [f"bbob-f01-d02-i01|tpe|seed{k}" for k in range(3)]
     for name in names:
-        assert len(optuna.load_study(study_name=name, storage=storage).trials) == 150
+        assert len(optuna.load_study(study_name=name, storage=storage).trials) == 300
+
+
+def test_ctrl_c_while_the_report_is_written_keeps_the_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGINT after the runs, while the report is being written: a message, exit 130, no
+    traceback; the rerun finds every run done and writes the report."""
+    pytest.importorskip("cocoex")
+    from optuna_whale.bench import report
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    argv = ["compare", "--task", "bbob:f1:d2", "--trials", "4", "--seeds", "1", "--samplers", "random",
+            "--no-progress", "--out", str(tmp_path / "out")]
+    with monkeypatch.context() as m:
+        m.setattr(report, "write_main_job", interrupted)
+        assert cli.main(argv) == 130
+    assert "interrupted while writing the report" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "report.md").exists()
+    assert cli.main(argv) == 0
+    assert (tmp_path / "out" / "report.md").exists()
