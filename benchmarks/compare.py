@@ -30,7 +30,7 @@ from typing import Any
 
 from optuna_whale.bench import compression as _compression  # noqa: F401  (registers --suite compression)
 from optuna_whale.bench import report
-from optuna_whale.bench.problems import SUITES, all_suites, make_specs, parse_range
+from optuna_whale.bench.problems import COCO_SUITES, SUITES, all_suites, make_specs, parse_range
 from optuna_whale.bench.runner import RunSpec, close_storage, finished_records, redact_url, run_all
 from optuna_whale.bench.samplers import ABLATION, GP_MAX_TRIALS, NAMES, SAMPLERS, runs_at
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", default="bbob",
                    help=f"problem suite(s), comma separated, from {','.join(SUITES)} or a registered one (default bbob)")
     p.add_argument("--dims", default="2,5", help="BBOB dimensions, e.g. 2,5,10 (default 2,5)")
-    p.add_argument("--functions", default="1-24", help="BBOB function ids, e.g. 1-24 or 1,8,15 (default 1-24)")
+    p.add_argument("--functions", default="1-24", help="COCO function ids, e.g. 1-24 or 1,8,15 (default 1-24; bbob-constrained has 1-54)")
     p.add_argument("--instances", default="1", help="BBOB instance ids, e.g. 1-5 (default 1)")
     p.add_argument("--datasets", default=None, help="HPO datasets, comma separated (default: all of the suite); "
                    "suite:name names one suite's dataset (a suite with none named takes all)")
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 dims=parse_range(args.dims),
                 functions=parse_range(args.functions),
                 instances=parse_range(args.instances),
-                datasets_=args.datasets.split(",") if args.datasets and suite != "bbob" else None,
+                datasets_=args.datasets.split(",") if args.datasets and suite not in COCO_SUITES else None,
             )
     except ValueError as exc:
         parser.error(str(exc))
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     storage = args.storage or f"sqlite:///{args.out / 'studies.db'}"
     specs = []
     for prob in problems:
-        n = args.trials or (args.budget_per_dim * prob.dim if prob.suite == "bbob" else args.hpo_trials)
+        n = args.trials or (args.budget_per_dim * prob.dim if prob.suite in COCO_SUITES else args.hpo_trials)
         for s in samplers:
             if runs_at(s, n, args.gp_max_trials):
                 specs += [RunSpec(prob, s, seed, n) for seed in range(args.seeds)]

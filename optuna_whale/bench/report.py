@@ -59,7 +59,10 @@ def has_metrics(records: list[dict[str, Any]]) -> bool:
 
 def feasible_values(record: dict[str, Any]) -> list[float | None]:
     """The run's values with every trial that is not feasible (a constraint > 0, or no metrics)
-    as None; the values unchanged for a run without model metrics."""
+    as None; the values unchanged for a run without constraints or model metrics."""
+    flags = record.get("feasible")
+    if flags is not None:
+        return [v if v is not None and i < len(flags) and flags[i] else None for i, v in enumerate(record["values"])]
     metrics = record.get("metrics")
     if metrics is None:
         return list(record["values"])
@@ -101,7 +104,7 @@ def write_csv(records: list[dict[str, Any]], path: Path) -> None:
         w = csv.writer(f)
         w.writerow(CSV_COLUMNS)
         for r in records:
-            curve = regret_curve(r["values"], r["optimum"])
+            curve = regret_curve(feasible_values(r), r["optimum"])
             w.writerow([
                 r["group"], r["problem_id"], r.get("run_problem", r["problem_id"]), r["sampler"], r.get("seed", ""),
                 len(r["values"]), f"{curve[-1]:.6g}" if curve.size else "", f"{auc(curve):.4f}" if curve.size else "",
@@ -391,7 +394,7 @@ def sampler_table(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 trials=sum(len(r["values"]) for r in runs),
             )
         else:
-            finals = [float(regret_curve(r["values"], r["optimum"])[-1]) for r in runs if r["values"]]
+            finals = [float(regret_curve(feasible_values(r), r["optimum"])[-1]) for r in runs if r["values"]]
             row.update(
                 best_regret=min(finals) if finals else None,
                 median_regret=float(np.median(finals)) if finals else None,

@@ -487,8 +487,9 @@ def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
 def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]:
     """One run as plain JSON-able data (the runs.jsonl line): spec, per-trial values (of the
     first ``n_trials`` counted trials, COMPLETE or PRUNED; None for a pruned one), times, the
-    number of failed (retried) trials and, where the trials have them, per-trial model metrics
-    and the problem's metadata."""
+    number of failed (retried) trials and, where the trials have them, per-trial model metrics,
+    per-trial feasibility (``feasible``: complete with every constraint <= 0) and the problem's
+    metadata."""
     trials = sorted(_counted(study), key=lambda t: t.number)[: spec.n_trials]
     values = [t.value if t.state == TrialState.COMPLETE and t.value is not None else None for t in trials]
     # None where unknown (runs recorded before per-trial timing), so JSON stays standard
@@ -502,6 +503,10 @@ def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]
     attrs = study.user_attrs
     metrics = [trial_metrics(t) for t in trials]
     extra: dict[str, Any] = {"metrics": metrics} if any(metrics) else {}
+    if any(t.constraints for t in trials):  # a constrained problem: which trials count for the best
+        extra["feasible"] = [
+            t.state == TrialState.COMPLETE and all(float(c) <= 0.0 for c in t.constraints.values()) for t in trials
+        ]
     if "problem_metadata" in attrs:
         extra["problem_metadata"] = attrs["problem_metadata"]
     return {

@@ -24,6 +24,7 @@ from optuna_whale.bench.problems import (
     parse_range,
     register_suite,
 )
+from optuna_whale.bench.report import feasible_values
 from optuna_whale.bench.runner import RunSpec, copy_finished_study, execute, redact_url
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -40,6 +41,37 @@ def test_bbob_optimum_is_reached_at_x_opt(function: int, dim: int) -> None:
     assert len(problem.search_space) == dim
     # the optimum is shifted away from the origin, as BBOB promises
     assert problem.evaluate({f"x{i}": 0.0 for i in range(dim)}) > f_opt
+
+
+@pytest.mark.parametrize("function, dim", [(1, 2), (10, 2), (33, 5), (54, 3)])
+def test_bbob_constrained_optimum_is_feasible_and_trials_carry_the_constraints(function: int, dim: int) -> None:
+    spec = ProblemSpec("bbob-constrained", function, dim, 1)
+    problem = spec.build()
+    assert spec.id == f"bbob-constrained-f{function:02d}-d{dim:02d}-i01" and spec.group == f"bbob-constrained d={dim}"
+    raw, f_opt, x_opt = problems_mod._coco_problem("bbob-constrained", function, dim, 1)
+    assert problem.optimum == f_opt and np.all(raw.constraint(x_opt) <= 0)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(problem.objective, n_trials=30)
+    assert all(len(t.constraints) == raw.number_of_constraints for t in study.trials)
+    feasible = [all(c <= 0 for c in t.constraints.values()) for t in study.trials]
+    # a feasible trial is never better than the constrained optimum; some trial is infeasible
+    assert all(t.value >= f_opt - 1e-9 for t, ok in zip(study.trials, feasible, strict=True) if ok)
+    assert not all(feasible) or function == 1
+    with pytest.raises(ValueError, match="1..54"):
+        ProblemSpec("bbob-constrained", 55, 2, 1).build()
+
+
+def test_constrained_runs_count_feasible_trials_only(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    rec = execute(RunSpec(ProblemSpec("bbob-constrained", 19, 2, 1), "random", 0, 40), url)
+    study = optuna.load_study(study_name=RunSpec(ProblemSpec("bbob-constrained", 19, 2, 1), "random", 0, 40).study_name,
+                              storage=url)
+    want = [all(c <= 0 for c in t.constraints.values()) for t in study.trials]
+    assert rec["feasible"] == want and 0 < sum(want) < 40
+    values = feasible_values(rec)
+    assert [v is not None for v in values] == want
+    # the unconstrained best can be lower than every feasible value: the report reads the feasible ones
+    assert min(v for v in values if v is not None) >= rec["optimum"] - 1e-9
 
 
 @pytest.mark.parametrize("suite", ["hpobench", "hpolib", "nasbench201"])
