@@ -21,7 +21,7 @@ from optuna_whale.core.schedule import (
     default_population_size,
     latin_hypercube,
 )
-from optuna_whale.core.screen import rank_surrogate
+from optuna_whale.core.screen import rank_surrogate, screen_surrogate
 
 
 def E(number: int, slot: int, cycle: int, x: np.ndarray, values: tuple[float, ...], violation: float = 0.0) -> Evaluation:
@@ -277,7 +277,7 @@ def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
     assert rank_surrogate(history[:5]) is None  # fewer than d + 3 points: no model
 
 
-def test_screening_is_used_only_without_constraints() -> None:
+def test_screening_goes_on_in_constrained_studies_with_the_violations() -> None:
     cfg = Config.for_cube(3, population_size=6)
     assert cfg.screen_candidates == 4
     builder = PopulationFold(cfg)
@@ -287,11 +287,35 @@ def test_screening_is_used_only_without_constraints() -> None:
     history = builder.snapshot(0).ranked
     assert history.shape[0] == 20  # 2 x (1 + 3 + 6) quadratic terms, best first
     np.testing.assert_array_equal(history[0], builder.snapshot(0).best.x)  # type: ignore[union-attr]
-    builder.add(E(30, 0, 0, rng.random(3), (0.0,), violation=1.0))
-    assert builder.snapshot(0).ranked.shape[0] == 0
+    assert builder.snapshot(0).recent.shape[0] == 0  # no feasibility model while all is feasible
+    x_bad = rng.random(3)
+    builder.add(E(30, 0, 0, x_bad, (-1.0,), violation=1.0))  # the best value, infeasible
+    pop = builder.snapshot(0)
+    # screening goes on; the constrained order (O1-O3) keeps the infeasible point out of the
+    # 20 ranked ones, and the feasibility model's 20 newest points start with it
+    assert pop.ranked.shape[0] == 20 and not any(np.array_equal(p, x_bad) for p in pop.ranked)
+    assert pop.recent.shape == (20, 3) and pop.recent_violations.shape == (20,)
+    np.testing.assert_array_equal(pop.recent[0], x_bad)
+    assert pop.recent_violations[0] == 1.0 and not pop.recent_violations[1:].any()
     canonical = PopulationFold(Config.for_cube(3, population_size=6, variant="canonical"))
     canonical.add(E(0, 0, 0, rng.random(3), (1.0,)))
     assert canonical.snapshot(0).ranked.shape[0] == 0
+
+
+def test_the_screen_prefers_candidates_it_predicts_feasible() -> None:
+    """(Q5)-(Q6): the objective falls towards x0 = 1, but x0 > 0.5 is infeasible; the screen
+    ranks a feasible candidate before an infeasible one with a better predicted value."""
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 2))
+    violation = np.maximum(x[:, 0] - 0.5, 0.0)
+    value = -x[:, 0]
+    order = np.lexsort((value, violation))  # feasible by value, then infeasible by violation
+    score = screen_surrogate(x[order], x, violation)
+    assert score is not None
+    feasible, infeasible = np.array([[0.4, 0.5]]), np.array([[0.9, 0.5]])
+    assert score(feasible)[0] < score(infeasible)[0]
+    unconstrained = screen_surrogate(x[np.argsort(value)])
+    assert unconstrained is not None and unconstrained(infeasible)[0] < unconstrained(feasible)[0]
 
 
 def _screening_population() -> Population:

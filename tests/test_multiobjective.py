@@ -174,8 +174,11 @@ def test_constraints_half_infeasible_best_trials_are_feasible(directions: list[s
         assert study.best_value < 1.0 + 0.3  # optimum is 1.0 at x = (0, 1, 1)
     else:
         assert all(f.violation == 0.0 for f in pop.front)
-    feasible = sum(t.params["x0"] <= 0 for t in study.trials)
-    assert feasible > 0.6 * len(study.trials)  # the whales learn where the feasible half is
+    # the whales learn where the feasible half is: the optimum lies on its boundary, so later
+    # trials straddle it, and the infeasible ones stay close (uniform: median x0 = 2.5)
+    late = [t.params["x0"] for t in study.trials[75:]]
+    assert np.median([x for x in late if x > 0] or [0.0]) < 1.0
+    assert sum(x <= 0 for x in late) >= 0.4 * len(late)
 
 
 def test_constraints_func_is_accepted_like_optunas_samplers() -> None:

@@ -57,6 +57,9 @@ class _CycleRecord:
     best: Evaluation | None = None
     #: the cycle's best evaluations in the order (O1), as many as the elite and the screen need
     ranked: list[Evaluation] = field(default_factory=list)
+    #: the cycle's newest evaluations (by trial number), feasible or not: what the screen's
+    #: feasibility model (Q5) is fitted to
+    recent: list[Evaluation] = field(default_factory=list)
 
 
 @dataclass
@@ -86,6 +89,10 @@ class Population:
     best: Evaluation | None
     front: list[Evaluation] = field(default_factory=list)
     front_crowding: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: the cycle's newest evaluations and their constraint violations, for the screen's
+    #: feasibility model (Q5); empty unless the study is constrained and screened
+    recent: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    recent_violations: np.ndarray = field(default_factory=lambda: np.empty(0))
     #: values derived from this snapshot once and reused by every move drawn from it (the
     #: eigenbasis of (W5)); never part of the population's state
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -145,7 +152,7 @@ class PopulationFold:
         self.config = config
         self._cycles: dict[int, _CycleRecord] = {}
         self._front: list[Evaluation] = []
-        self._constrained = False  # an infeasible evaluation was seen: no surrogate screening
+        self._constrained = False  # an infeasible evaluation was seen
 
     def _cycle(self, cycle: int) -> _CycleRecord:
         if cycle < 0:
@@ -206,6 +213,9 @@ class PopulationFold:
         if len(cyc.ranked) < capacity or ev.better_than(cyc.ranked[-1]):
             bisect.insort(cyc.ranked, ev, key=Evaluation.key)
             del cyc.ranked[capacity:]
+        if self.config.screening:
+            bisect.insort(cyc.recent, ev, key=lambda e: -e.number)
+            del cyc.recent[ranked_size(self.config.dim):]
 
     def add_failure(self, cycle: int, slot: int) -> None:
         """A failed trial (exception, NaN, dead worker) frees its slot and counts an attempt."""
@@ -265,6 +275,7 @@ class PopulationFold:
         fronts = {k: list(v) for k, v in cyc.slot_front.items()}
         best = cyc.best
         ranked = list(cyc.ranked)
+        recent = list(cyc.recent)
         finished = list(cyc.finished_numbers)
         front = list(self._front)
         for ev in untagged:
@@ -277,6 +288,7 @@ class PopulationFold:
                 if best is None or ev.better_than(best):
                     best = ev
                 ranked.append(ev)
+                recent.append(ev)
             bisect.insort(finished, ev.number)
             attempts[slot] += 1
         crowding = (
@@ -308,11 +320,14 @@ class PopulationFold:
             elite_evs = ranked[:k_elite]
             newest = best.number if best is not None else -1
         elite = np.array([e.x for e in elite_evs]) if elite_evs else np.empty((0, cfg.dim))
-        screened = cfg.screening and not multi and not self._constrained and not any(
-            e.violation > 0 for e in untagged
-        )
+        constrained = self._constrained or any(e.violation > 0 for e in untagged)
+        screened = cfg.screening and not multi and (cfg.variant.screens_infeasible or not constrained)
         kept = ranked[: self._ranked_capacity(n)] if screened else []
         ranked_x = np.array([e.x for e in kept]) if kept else np.empty((0, cfg.dim))
+        # the feasibility model's points: only once something was infeasible
+        probe = sorted(recent, key=lambda e: -e.number)[: ranked_size(cfg.dim)] if screened and constrained else []
+        recent_x = np.array([e.x for e in probe]) if probe else np.empty((0, cfg.dim))
+        recent_v = np.array([e.violation for e in probe], dtype=float)
         own = [num for num in finished if carried is None or num != carried.number]
         since = len(own) - bisect.bisect_right(own, newest)
         return Population(
@@ -327,6 +342,8 @@ class PopulationFold:
             n_since_improvement=since,
             elite=elite,
             ranked=ranked_x,
+            recent=recent_x,
+            recent_violations=recent_v,
             best=best,
             front=front if multi else [],
             front_crowding=crowding if multi else np.empty(0),

@@ -27,7 +27,7 @@ from optuna_whale.core.fold import Population
 from optuna_whale.core.moves import Step, reflect, resample_categoricals
 from optuna_whale.core.records import Proposal
 from optuna_whale.core.schedule import cycle_is_done, design_point
-from optuna_whale.core.screen import rank_surrogate
+from optuna_whale.core.screen import screen_surrogate
 from optuna_whale.core.settings import Config
 
 __all__ = ["PopulationSource", "avoid_tried", "choose_slot", "next_proposal", "propose"]
@@ -111,7 +111,7 @@ def propose(
         return Proposal(x, slot, pop.cycle, "init" if pop.cycle == 0 else "restart", pop.generation)
     step = moves(pop, slot, config, rng)
     if config.screening:
-        model = rank_surrogate(pop.ranked)
+        model = screen_surrogate(pop.ranked, pop.recent, pop.recent_violations)
         if model is not None:
             steps = [step] + [moves(pop, slot, config, rng) for _ in range(config.screen_candidates - 1)]
             points = [s.x if snap is None else snap(s.x) for s in steps]
