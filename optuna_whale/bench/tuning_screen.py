@@ -63,3 +63,44 @@ def summarise(results: list[tuple[Any, int, float, float]], hpobench: bool) -> d
         return medians
     aucs = {p: float(np.mean([a for q, _, _, a in results if q == p])) for p in problems}
     return {p: {"median_regret": medians[p], "mean_auc": aucs[p]} for p in problems}
+
+
+def compare_runs(before: list[dict[str, Any]], after: list[dict[str, Any]], ratio: float = 1.5,
+                 auc_margin: float = 0.1) -> dict[str, dict[str, float]]:
+    """Before/after on the same problems (harness records, ``runs.jsonl``), per group (e.g.
+    ``bbob-constrained d=2``): per problem the median over instances and seeds of the final
+    regret and of the AUC of the log10 regret curve (feasible trials only), then how many
+    problems ``after`` is better / worse on (final regret by a factor ``ratio``, AUC by
+    ``auc_margin`` decades), the sums of the AUCs and the median feasible fraction of the trials.
+    """
+    from optuna_whale.bench.report import feasible_values
+
+    def per_problem(records: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[float, float, float]]:
+        runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+        for r in records:
+            curve = regret_curve(feasible_values(r), r["optimum"])
+            frac = float(np.mean(r["feasible"])) if r.get("feasible") else 1.0
+            runs.setdefault((r["group"], r["problem_id"]), []).append((float(curve[-1]), auc(curve), frac))
+        return {k: tuple(float(np.median(col)) for col in zip(*v, strict=True)) for k, v in runs.items()}  # type: ignore[misc]
+
+    a, b = per_problem(before), per_problem(after)
+    out: dict[str, dict[str, float]] = {}
+    for group in sorted({g for g, _ in a}):
+        keys = sorted(k for k in a if k[0] == group and k in b)
+        if not keys:
+            continue
+        row = dict(problems=len(keys), final_better=0, final_worse=0, auc_better=0, auc_worse=0)
+        for k in keys:
+            (fa, aa, _), (fb, ab, _) = a[k], b[k]
+            row["final_better"] += fb * ratio < fa
+            row["final_worse"] += fa * ratio < fb
+            row["auc_better"] += ab < aa - auc_margin
+            row["auc_worse"] += aa < ab - auc_margin
+        out[group] = {
+            **{k: float(v) for k, v in row.items()},
+            "sum_auc_before": float(sum(a[k][1] for k in keys)),
+            "sum_auc_after": float(sum(b[k][1] for k in keys)),
+            "feasible_before": float(np.median([a[k][2] for k in keys])),
+            "feasible_after": float(np.median([b[k][2] for k in keys])),
+        }
+    return out

@@ -54,3 +54,19 @@ def test_screen_run_passes_the_setting_to_the_sampler() -> None:
     unscreened = tuning_screen.run((8, 2, 1, {"screen_candidates": 1}, ""))
     assert plain == again and plain[:2] == (8, 1) and plain[2] >= 1e-8
     assert unscreened != plain
+
+
+def test_compare_runs_counts_feasible_improvements() -> None:
+    from optuna_whale.bench.tuning_screen import compare_runs
+
+    def rec(problem: str, values: list[float], feasible: list[bool]) -> dict[str, object]:
+        return {"group": "g", "problem_id": problem, "optimum": 0.0, "values": values, "feasible": feasible}
+
+    before = [rec("p1", [10.0, 5.0], [True, True]), rec("p2", [1.0, 1.0], [True, True]),
+              rec("p3", [2.0, 2.0], [True, True]), rec("other", [1.0], [True])]
+    # p1: the lower value is infeasible and does not count (no better); p2: 100x better; p3: 2x worse
+    after = [rec("p1", [10.0, 0.001], [True, False]), rec("p2", [1.0, 0.01], [True, True]),
+             rec("p3", [4.0, 4.0], [True, True])]
+    row = compare_runs(before, after)["g"]
+    assert (row["problems"], row["final_better"], row["final_worse"]) == (3, 1, 2)
+    assert row["feasible_before"] == 1.0 and row["feasible_after"] == 1.0
