@@ -14,7 +14,7 @@ module             what it holds
 ``moves``          the move strategies: whale (W1-W6), canonical WOA (W7-W9), the ablation
                    moves gaussian, DE and uniform (A1-A3), categorical resampling (C1)
 ``variants``       the default and canonical variants: moves plus the policies around them
-``screen``         surrogate screening of candidate moves (Q1-Q4)
+``screen``         surrogate screening of candidate moves (Q1-Q6; Q5-Q6 with constraints)
 ``propose``        the next proposal: cycle advance, slot, move, screen, untried configurations
 ``optimizer``      :class:`WhaleOptimizer`, the algorithm as a plain ask/tell optimiser
 =================  ===========================================================================
