@@ -11,11 +11,15 @@ In a constrained study the ranks are those of the constrained order (O1-O3 of
 :mod:`optuna_whale.core.records`: feasible by value, then infeasible by violation), and the
 violation itself is modelled by a second ridge quadratic on the same features, fitted to the
 cycle's ``n`` newest evaluations, feasible or not (the ranked points are nearly all feasible
-once the search has found the feasible region); a candidate predicted infeasible ranks behind
-every candidate predicted feasible::
+once the search has found the feasible region); a candidate's score adds its predicted
+violation, on the scale of the ranks (a predicted violation of ``max V`` costs as much as the
+whole rank range)::
 
     v(z) = u_0 + sum_j u_j z_j + sum_{j <= k} u_jk z_j z_k,  fitted like (Q3) to V_i / max V  (Q5)
-    score(x) = q(z)  if v(z) <= 0,  else 1 + v(z)                                          (Q6)
+    score(x) = q(z) + max(0, v(z))                                                         (Q6)
+
+(Ranking a predicted violation behind every predicted-feasible candidate instead kept more
+trials feasible but found worse values on the tuning set: see the tuning log.)
 
 Only the order of values matters (invariant to monotone transformations of the objective and to
 shifts). It needs ``n >= d + 3`` evaluations; until then the first candidate is taken.
