@@ -206,33 +206,35 @@ def bbob_optimum(function: int, dim: int, instance: int) -> tuple[float, np.ndar
     return f_opt, x_opt
 
 
-def _bbob(function: int, dim: int, instance: int) -> Problem:
-    problem, f_opt, _ = _coco_problem("bbob", function, dim, instance)
-    names = [f"x{i}" for i in range(dim)]
+def _coco_box(spec: ProblemSpec, problem: Any, f_opt: float) -> Problem:
+    """A COCO problem over ``[-5, 5]^d`` with parameters ``x0 .. x{d-1}``."""
+    names = [f"x{i}" for i in range(spec.dim)]
     space: dict[str, BaseDistribution] = {n: FloatDistribution(-5.0, 5.0) for n in names}
 
     def evaluate(params: dict[str, Any]) -> float:
         return float(problem(np.array([params[n] for n in names])))
 
-    return Problem(ProblemSpec("bbob", function, dim, instance), space, evaluate, f_opt)
+    return Problem(spec, space, evaluate, f_opt)
+
+
+def _bbob(function: int, dim: int, instance: int) -> Problem:
+    problem, f_opt, _ = _coco_problem("bbob", function, dim, instance)
+    return _coco_box(ProblemSpec("bbob", function, dim, instance), problem, f_opt)
 
 
 def _bbob_constrained(function: int, dim: int, instance: int) -> Problem:
+    """``evaluate`` gives the objective alone; ``objective(trial)`` also sets the constraints."""
     problem, f_opt, _ = _coco_problem("bbob-constrained", function, dim, instance)
-    names = [f"x{i}" for i in range(dim)]
-    space: dict[str, BaseDistribution] = {n: FloatDistribution(-5.0, 5.0) for n in names}
-
-    def evaluate(params: dict[str, Any]) -> float:
-        return float(problem(np.array([params[n] for n in names])))
+    box = _coco_box(ProblemSpec("bbob-constrained", function, dim, instance), problem, f_opt)
 
     def objective(trial: optuna.Trial) -> float:
-        x = np.array([suggest(trial, n, d) for n, d in space.items()])
+        x = np.array([suggest(trial, n, d) for n, d in box.search_space.items()])
         for k, g in enumerate(np.atleast_1d(problem.constraint(x))):
             trial.set_constraint(f"c{k}", float(g))
         return float(problem(x))
 
-    return Problem(ProblemSpec("bbob-constrained", function, dim, instance), space, evaluate, f_opt,
-                   trial_objective=objective)
+    box.trial_objective = objective
+    return box
 
 
 def _bench_class(suite: str) -> Any:
