@@ -19,8 +19,14 @@ def _plt() -> Any:
     return plt
 
 
-def curves(summary: dict[str, Any], group: str, path: Path, max_panels: int = 24) -> None:
-    """Median and quartiles of log regret vs trials, one panel per problem of ``group``."""
+#: log10 regret standing for "no value yet" (worse than any, never drawn)
+_UNFOUND = 1e300
+
+
+def curves(summary: dict[str, Any], group: str, path: Path, max_panels: int = 60) -> None:
+    """Median and quartiles of log regret vs trials, one panel per problem of ``group``; a run
+    that has not found a (feasible) value yet counts as the worst, so a statistic is drawn from
+    the trial where enough runs have one."""
     plt = _plt()
     pids = summary["groups"][group][:max_panels]
     cols = min(6, len(pids))
@@ -33,10 +39,15 @@ def curves(summary: dict[str, Any], group: str, path: Path, max_panels: int = 24
                 continue
             n = min(len(c) for c in cs)
             arr = np.log10(np.array([c[:n] for c in cs], dtype=float))
-            arr[~np.isfinite(arr)] = np.nan
+            arr[~np.isfinite(arr)] = _UNFOUND
             x = np.arange(1, n + 1)
-            ax.plot(x, np.nanmedian(arr, axis=0), label=s, lw=1.2)
-            ax.fill_between(x, np.nanquantile(arr, 0.25, axis=0), np.nanquantile(arr, 0.75, axis=0), alpha=0.15)
+
+            def drawn(q: float, arr: np.ndarray = arr) -> np.ndarray:
+                v = np.quantile(arr, q, axis=0, method="lower")
+                return np.where(v >= _UNFOUND, np.nan, v)
+
+            ax.plot(x, drawn(0.5), label=s, lw=1.2)
+            ax.fill_between(x, drawn(0.25), drawn(0.75), alpha=0.15)
         ax.set_title(pid, fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(pids):]:

@@ -70,6 +70,17 @@ def feasible_values(record: dict[str, Any]) -> list[float | None]:
             for i, v in enumerate(record["values"])]
 
 
+def feasible_shares(records: list[dict[str, Any]]) -> dict[str, dict[str, tuple[float, int, int]]]:
+    """Per group and sampler of the runs of a constrained problem (records with ``feasible``):
+    (median share of feasible trials, runs without a feasible trial, runs)."""
+    runs: dict[str, dict[str, list[float]]] = {}
+    for r in records:
+        flags = r.get("feasible")
+        if flags:
+            runs.setdefault(r["group"], {}).setdefault(r["sampler"], []).append(sum(flags) / len(flags))
+    return {g: {s: (float(np.median(v)), sum(x == 0 for x in v), len(v)) for s, v in by.items()} for g, by in runs.items()}
+
+
 def scored(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Copies of ``records`` whose ``values`` count feasible trials only (:func:`feasible_values`):
     what rankings, curves and tests read."""
@@ -176,6 +187,16 @@ def write(
             cells = [("**%.2f**" if row.get(s) == best else "%.2f") % row[s] if s in row else "-" for s in samplers]
             lines.append(f"| {g} | {b} | " + " | ".join(cells) + " |")
     lines += ["", "![mean ranks](ranks.png)", ""]
+    shares = feasible_shares(records)
+    if shares:
+        lines += ["## Feasible trials", "",
+                  "Per sampler: the median over the group's runs of the share of trials that were feasible (every "
+                  "constraint <= 0), and the runs without any feasible trial (their regret counts as unsolved).", "",
+                  "| group | " + " | ".join(samplers) + " |", "|---|" + "---|" * len(samplers)]
+        for g, row in shares.items():
+            cells = [f"{row[s][0]:.2f} ({row[s][1]} of {row[s][2]} runs none)" if s in row else "-" for s in samplers]
+            lines.append(f"| {g} | " + " | ".join(cells) + " |")
+        lines.append("")
     if "whale" in samplers:
         lines += ["## WhaleSampler against each sampler: wins / ties / losses", "",
                   "Per problem, Mann-Whitney U on the seeds' final regrets (two-sided, 0.05).", "",

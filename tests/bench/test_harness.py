@@ -24,7 +24,7 @@ from optuna_whale.bench.problems import (
     parse_range,
     register_suite,
 )
-from optuna_whale.bench.report import feasible_values
+from optuna_whale.bench.report import feasible_shares, feasible_values
 from optuna_whale.bench.runner import RunSpec, copy_finished_study, execute, redact_url
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -72,6 +72,8 @@ def test_constrained_runs_count_feasible_trials_only(tmp_path: Path) -> None:
     assert [v is not None for v in values] == want
     # the unconstrained best can be lower than every feasible value: the report reads the feasible ones
     assert min(v for v in values if v is not None) >= rec["optimum"] - 1e-9
+    share, none, runs = feasible_shares([rec, {**rec, "feasible": [False] * 40}])[rec["group"]]["random"]
+    assert (none, runs) == (1, 2) and share == pytest.approx(sum(want) / 80)
 
 
 @pytest.mark.parametrize("suite", ["hpobench", "hpolib", "nasbench201"])
