@@ -135,8 +135,9 @@ class WhaleSampler(BaseSampler):
             are wanted. Spaces with a continuous parameter, and the canonical variant, are never
             affected.
         screen_candidates: Moves drawn per trial; a quadratic surrogate fitted to the ranks of
-            the cycle's best evaluations keeps the most promising one (1: no screening; default
-            variant, unconstrained single objective only). ``None``: 8 on a discrete space,
+            the cycle's best evaluations keeps the most promising one, in constrained studies
+            with a second one predicting the violation (1: no screening; default variant,
+            single objective only). ``None``: 8 on a discrete space,
             where moves that land on tried configurations are dropped before screening, else 4
             (both chosen on the tuning sets, ``benchmarks/results/tuning/README.md``).
         stale_after: Seconds after its start at which a RUNNING trial stops holding its slot
