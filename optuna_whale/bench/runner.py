@@ -219,12 +219,26 @@ gone; its snapshots, which Optuna unpickles, are neither read nor written);
 
     @event.listens_for(storage.engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        import sqlite3
+
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # switching the mode takes a lock without waiting for it ("database is locked" while
+        # another process writes): only a file not in WAL yet is switched, retried for 10 s
+        for attempt in range(100):
+            try:
+                if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:
+                if attempt == 99:
+                    raise
+                time.sleep(0.1)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     storage.engine.dispose()  # reconnect with the pragmas
+    with storage.engine.connect():  # switch the file now, while this process may be alone on it
+        pass
     return storage
 
 
@@ -556,10 +570,20 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, _worker_stop)
 
 
+#: seconds a stopped worker has to end its trial and save its times before it exits anyway
+_STOP_GRACE = 2.0
+
+
 def _worker_stop(signum: int, frame: Any) -> None:
-    if _IN_RUN:
-        raise KeyboardInterrupt  # the running trial ends as FAIL and the run's times are saved
-    os._exit(0)
+    """SIGTERM from the parent: end the running trial (KeyboardInterrupt: it ends as FAIL and the
+    run's times are saved). Python drops an exception raised where it ignores them (a ``__del__``
+    or a garbage-collector callback, e.g. inside SQLAlchemy), so a timer exits the worker after
+    :data:`_STOP_GRACE` seconds whatever happened; a second SIGTERM exits at once."""
+    if _IN_RUN and signal.getitimer(signal.ITIMER_REAL)[0] == 0.0:
+        signal.signal(signal.SIGALRM, lambda s, f: os._exit(130))
+        signal.setitimer(signal.ITIMER_REAL, _STOP_GRACE)
+        raise KeyboardInterrupt
+    os._exit(130 if _IN_RUN else 0)
 
 
 def _worker_execute(job: tuple[RunSpec, str, str]) -> dict[str, Any]:

