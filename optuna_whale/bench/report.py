@@ -70,14 +70,20 @@ def feasible_values(record: dict[str, Any]) -> list[float | None]:
             for i, v in enumerate(record["values"])]
 
 
+def feasible_share(record: dict[str, Any]) -> float | None:
+    """The share of the run's trials that were feasible; None for a run without constraints."""
+    flags = record.get("feasible")
+    return sum(flags) / len(flags) if flags else None
+
+
 def feasible_shares(records: list[dict[str, Any]]) -> dict[str, dict[str, tuple[float, int, int]]]:
     """Per group and sampler of the runs of a constrained problem (records with ``feasible``):
     (median share of feasible trials, runs without a feasible trial, runs)."""
     runs: dict[str, dict[str, list[float]]] = {}
     for r in records:
-        flags = r.get("feasible")
-        if flags:
-            runs.setdefault(r["group"], {}).setdefault(r["sampler"], []).append(sum(flags) / len(flags))
+        share = feasible_share(r)
+        if share is not None:
+            runs.setdefault(r["group"], {}).setdefault(r["sampler"], []).append(share)
     return {g: {s: (float(np.median(v)), sum(x == 0 for x in v), len(v)) for s, v in by.items()} for g, by in runs.items()}
 
 

@@ -29,6 +29,7 @@ import math
 import os
 import re
 import signal
+import sqlite3
 import time
 import urllib.parse
 import warnings
@@ -219,8 +220,6 @@ gone; its snapshots, which Optuna unpickles, are neither read nor written);
 
     @event.listens_for(storage.engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        import sqlite3
-
         cursor = dbapi_connection.cursor()
         # switching the mode takes a lock without waiting for it ("database is locked" while
         # another process writes): only a file not in WAL yet is switched, retried for 10 s
@@ -486,6 +485,11 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
+    """Complete, with every constraint <= 0."""
+    return trial.state == TrialState.COMPLETE and all(float(c) <= 0.0 for c in trial.constraints.values())
+
+
 def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """The :data:`METRIC_ATTRS` user attrs of a trial (finite ones), its ``number`` and
     ``feasible`` (complete, every constraint <= 0); empty if the trial has none of the attrs."""
@@ -494,7 +498,7 @@ def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = _json_safe(found)
     out["number"] = trial.number
-    out["feasible"] = trial.state == TrialState.COMPLETE and all(float(c) <= 0.0 for c in trial.constraints.values())
+    out["feasible"] = _feasible(trial)
     return out
 
 
@@ -518,9 +522,7 @@ def record(study: optuna.Study, spec: RunSpec, optimum: float) -> dict[str, Any]
     metrics = [trial_metrics(t) for t in trials]
     extra: dict[str, Any] = {"metrics": metrics} if any(metrics) else {}
     if any(t.constraints for t in trials):  # a constrained problem: which trials count for the best
-        extra["feasible"] = [
-            t.state == TrialState.COMPLETE and all(float(c) <= 0.0 for c in t.constraints.values()) for t in trials
-        ]
+        extra["feasible"] = [_feasible(t) for t in trials]
     if "problem_metadata" in attrs:
         extra["problem_metadata"] = attrs["problem_metadata"]
     return {

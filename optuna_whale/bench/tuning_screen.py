@@ -73,13 +73,14 @@ def compare_runs(before: list[dict[str, Any]], after: list[dict[str, Any]], rati
     problems ``after`` is better / worse on (final regret by a factor ``ratio``, AUC by
     ``auc_margin`` decades), the sums of the AUCs and the median feasible fraction of the trials.
     """
-    from optuna_whale.bench.report import feasible_values
+    from optuna_whale.bench.report import feasible_share, feasible_values
 
     def per_problem(records: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[float, float, float]]:
         runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for r in records:
             curve = regret_curve(feasible_values(r), r["optimum"])
-            frac = float(np.mean(r["feasible"])) if r.get("feasible") else 1.0
+            share = feasible_share(r)
+            frac = 1.0 if share is None else share
             runs.setdefault((r["group"], r["problem_id"]), []).append((float(curve[-1]), auc(curve), frac))
         return {k: tuple(float(np.median(col)) for col in zip(*v, strict=True)) for k, v in runs.items()}  # type: ignore[misc]
 

@@ -321,7 +321,7 @@ class PopulationFold:
             newest = best.number if best is not None else -1
         elite = np.array([e.x for e in elite_evs]) if elite_evs else np.empty((0, cfg.dim))
         constrained = self._constrained or any(e.violation > 0 for e in untagged)
-        screened = cfg.screening and not multi and (cfg.variant.screens_infeasible or not constrained)
+        screened = cfg.screening and not multi
         kept = ranked[: self._ranked_capacity(n)] if screened else []
         ranked_x = np.array([e.x for e in kept]) if kept else np.empty((0, cfg.dim))
         # the feasibility model's points: only once something was infeasible

@@ -38,9 +38,6 @@ class Variant:
     restarts_on_stagnation: bool = True
     #: candidate moves are screened by the surrogate (:mod:`optuna_whale.core.screen`)
     screens: bool = True
-    #: screening goes on once an evaluation is infeasible, on the ranks of the constrained
-    #: order (O1-O3 of :mod:`optuna_whale.core.records`); else it stops there
-    screens_infeasible: bool = True
     #: on grids and categoricals a proposal is snapped to the point that is evaluated
     sits_where_evaluated: bool = True
     #: on a discrete space, configurations already tried are not proposed again
@@ -64,7 +61,6 @@ CANONICAL = Variant(
     greedy=False,
     restarts_on_stagnation=False,
     screens=False,
-    screens_infeasible=False,
     sits_where_evaluated=False,
     avoids_tried=False,
     resamples_categoricals=False,
