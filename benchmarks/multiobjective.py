@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as exc:
             parser.error(str(exc))
         specs = mo.compression_specs(problems, samplers, args.seeds, args.nsga2_population)
-        fields = mo.COMPRESSION_KEY
+        fields: tuple[str, ...] = mo.COMPRESSION_KEY
     else:
         checkpoints = sorted(parse_range(args.checkpoints))
         if checkpoints[-1] > args.trials:

@@ -12,6 +12,7 @@ table live in :mod:`optuna_whale.bench.overhead`.
 
     python benchmarks/overhead.py                        # d=10, checkpoints 100,1000,5000
     python benchmarks/overhead.py --checkpoints 100,1000 --out benchmarks/results/overhead.md
+    python benchmarks/overhead.py --checkpoints 100,1000 --samplers whale,random,tpe,cmaes,gp --prefill gp
     python benchmarks/overhead.py --categorical-choices 1000 --checkpoints 100,300 --samplers whale,tpe
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import optuna
 
-from optuna_whale.bench.overhead import measure, table
+from optuna_whale.bench.overhead import Timings, measure, table
 from optuna_whale.bench.problems import parse_range
 from optuna_whale.bench.samplers import make_sampler
 
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=int, default=50, help="trials per median (default 50)")
     parser.add_argument("--samplers", default="whale,random,tpe,cmaes",
                         help="harness sampler names (default whale,random,tpe,cmaes)")
+    parser.add_argument("--prefill", default="",
+                        help="comma separated samplers whose untimed trials are added as random COMPLETE "
+                        "trials instead of sampled (for GPSampler: its cost depends on the trial count only, "
+                        "and sampling 1,000 trials itself takes hours)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, default=1,
                         help="with --categorical-choices: studies (seeds seed..seed+n-1) per sampler, "
@@ -50,7 +55,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--categorical-choices must be 0 (floats) or >= 2, got {args.categorical_choices}")
     if args.seeds < 1 or (args.seeds > 1 and not args.categorical_choices):
         parser.error(f"--seeds must be >= 1, and 1 without --categorical-choices, got {args.seeds}")
-    results = {}
+    prefill = {p for p in args.prefill.split(",") if p}
+    if prefill - set(args.samplers.split(",")):
+        parser.error(f"--prefill names samplers not in --samplers: {sorted(prefill - set(args.samplers.split(',')))}")
+    results: dict[str, Timings] = {}
     bests: dict[str, list[dict[int, float]]] = {}
     for name in args.samplers.split(","):
         label = ""
@@ -65,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             best: dict[int, float] = {}
             timings = measure(
                 sampler, args.dim, checkpoints, args.window, desc=f"{label} seed {seed}",
-                categorical_choices=args.categorical_choices, best=best,
+                categorical_choices=args.categorical_choices, best=best, prefill=name in prefill,
             )
             results.setdefault(label, timings)
             bests.setdefault(label, []).append(best)

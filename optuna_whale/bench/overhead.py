@@ -22,13 +22,16 @@ Timings = dict[int, tuple[float, float]]
 
 def measure(
     sampler: optuna.samplers.BaseSampler, dim: int, checkpoints: list[int], window: int, desc: str = "",
-    categorical_choices: int = 0, best: dict[int, float] | None = None,
+    categorical_choices: int = 0, best: dict[int, float] | None = None, prefill: bool = False,
 ) -> Timings:
     """At each checkpoint ``n``, the medians over the ``window`` trials ending at trial ``n``.
 
     ``categorical_choices > 0`` replaces the ``dim`` floats by one categorical parameter with
     that many choices (string labels; the value of each is a fixed pseudo-random number in
-    ``[0, 1)``, minimised). ``best``, when given, receives the best value at each checkpoint."""
+    ``[0, 1)``, minimised). ``best``, when given, receives the best value at each checkpoint.
+    ``prefill``: trials outside the timed windows are not sampled but added as uniformly random
+    COMPLETE trials (``study.add_trial``), for samplers whose cost depends on the number of
+    trials only and would take hours to reach the checkpoints themselves (GPSampler)."""
     if not checkpoints or min(checkpoints) < 1 or window < 1:
         raise ValueError(f"checkpoints and window must be >= 1, got {checkpoints} and {window}.")
     if categorical_choices < 0 or (categorical_choices == 1):
@@ -46,7 +49,12 @@ def measure(
     inside: list[float] = []
     wall: list[float] = []
     out: Timings = {}
+    timed = {n for c in checkpoints for n in range(max(1, c - window + 1), c + 1)}
+    filler = random.Random(0)
     for n in tqdm(range(1, max(checkpoints) + 1), desc=desc, leave=False):
+        if prefill and n not in timed:
+            study.add_trial(_random_trial(filler, dim, labels, worth))
+            continue
         before = timer.seconds
         t0 = time.perf_counter()
         study.optimize(objective, n_trials=1)
@@ -57,6 +65,23 @@ def measure(
             if best is not None:
                 best[n] = study.best_value
     return out
+
+
+def _random_trial(
+    rng: random.Random, dim: int, labels: list[str], worth: dict[str, float]
+) -> optuna.trial.FrozenTrial:
+    """A COMPLETE trial at a uniformly random point of :func:`measure`'s space, with its value."""
+    if labels:
+        choice = rng.choice(labels)
+        return optuna.trial.create_trial(
+            params={"c": choice}, distributions={"c": optuna.distributions.CategoricalDistribution(labels)},
+            value=worth[choice],
+        )
+    params = {f"x{i}": rng.uniform(-5.0, 5.0) for i in range(dim)}
+    dists: dict[str, optuna.distributions.BaseDistribution] = {
+        name: optuna.distributions.FloatDistribution(-5.0, 5.0) for name in params
+    }
+    return optuna.trial.create_trial(params=params, distributions=dists, value=sum(params.values()))
 
 
 def table(

@@ -1,6 +1,6 @@
 """Screening runs on the tuning sets: quick before/after checks of one sampler setting.
 
-BBOB (``dim > 0``): instances 1-3, seed 0, budget ``50 d``. HPOBench (``dim == 0``): the
+BBOB (``dim > 0``): instances 1-3 (or any of the tuning instances 1-5), seed 0, budget ``50 d``. HPOBench (``dim == 0``): the
 :data:`TUNING_DATASETS`, the given seeds, 100 trials. :func:`run` is one (problem, replicate)
 run, :func:`summarise` the per-problem figures; ``benchmarks/tuning_screen.py`` is the command
 line and ``benchmarks/results/tuning/README.md`` the log of what was tried. A setting worth
@@ -21,29 +21,43 @@ from optuna_whale.bench.stats import auc, regret_curve
 #: HPOBench datasets of the tuning set (the others are held out for the final table)
 TUNING_DATASETS = ("car", "phoneme", "vehicle", "australian")
 #: one run: (BBOB function or HPOBench dataset, dim (0: HPOBench), instance or seed,
-#: WhaleSampler keyword arguments, "" for WhaleSampler or a harness sampler name)
-Job = tuple[Any, int, int, dict[str, Any], str]
+#: WhaleSampler keyword arguments, "" for WhaleSampler or a harness sampler name, BBOB seed)
+Job = tuple[Any, int, int, dict[str, Any], str, int]
 
 
-def jobs(dim: int, functions: list[int], seeds: list[int], whale: dict[str, Any], other: str = "") -> list[Job]:
-    """BBOB functions x instances 1-3 at ``dim > 0``, else the tuning datasets x ``seeds``."""
+#: budgets at which :func:`run` also reads the regret, as fractions of the run's trials
+#: (BBOB 10 d / 20 d / 50 d; HPOBench 20 / 40 / 100 trials)
+BUDGET_FRACTIONS = (0.2, 0.4, 1.0)
+#: one run's result: (problem, replicate, final regret, AUC, regrets at BUDGET_FRACTIONS)
+Result = tuple[Any, int, float, float, tuple[float, ...]]
+
+
+def jobs(
+    dim: int, functions: list[int], seeds: list[int], whale: dict[str, Any], other: str = "",
+    instances: list[int] | None = None, seed: int = 0,
+) -> list[Job]:
+    """BBOB functions x ``instances`` (default 1-3; the tuning instances are 1-5) at
+    ``dim > 0`` with sampler seed ``seed``, else the tuning datasets x ``seeds``."""
+    if instances is not None and (not instances or max(instances) > 5 or min(instances) < 1):
+        raise ValueError(f"tuning instances must lie in 1-5 (6-10 are held out), got {instances}.")
     problems: list[Any] = list(functions) if dim > 0 else list(TUNING_DATASETS)
-    replicates = [1, 2, 3] if dim > 0 else seeds
-    return [(p, dim, r, whale, other) for p in problems for r in replicates]
+    replicates = (instances or [1, 2, 3]) if dim > 0 else seeds
+    return [(p, dim, r, whale, other, seed) for p in problems for r in replicates]
 
 
-def run(job: Job) -> tuple[Any, int, float, float]:
-    """One run: ``(problem, replicate, final regret, mean log10 regret over the trials)``.
+def run(job: Job) -> Result:
+    """One run: ``(problem, replicate, final regret, mean log10 regret over the trials,
+    regrets at BUDGET_FRACTIONS of the trials)``.
 
     The sampler is the harness's ``other`` if given, else ``WhaleSampler(seed, **whale)`` (the
     setting under test)."""
     from optuna_whale import WhaleSampler
 
-    problem_id, dim, replicate, whale, other = job
+    problem_id, dim, replicate, whale, other, bbob_seed = job
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    if dim > 0:  # BBOB: the replicate is the instance, the seed is 0
+    if dim > 0:  # BBOB: the replicate is the instance
         problem = ProblemSpec("bbob", problem_id, dim, replicate).build()
-        seed, n_trials = 0, 50 * dim
+        seed, n_trials = bbob_seed, 50 * dim
     else:  # HPOBench: the replicate is the seed
         problem = ProblemSpec("hpobench", dataset=problem_id).build()
         seed, n_trials = replicate, 100
@@ -51,18 +65,48 @@ def run(job: Job) -> tuple[Any, int, float, float]:
     study = optuna.create_study(sampler=sampler)
     study.optimize(problem.objective, n_trials=n_trials)
     curve = regret_curve([t.value for t in study.trials], problem.optimum)
-    return problem_id, replicate, float(curve[-1]), auc(curve)
+    at = tuple(float(curve[max(1, round(f * n_trials)) - 1]) for f in BUDGET_FRACTIONS)
+    return problem_id, replicate, float(curve[-1]), auc(curve), at
 
 
-def summarise(results: list[tuple[Any, int, float, float]], hpobench: bool) -> dict[Any, Any]:
+def summarise(results: list[Result], hpobench: bool) -> dict[Any, Any]:
     """Per problem (in order of first appearance): the median final regret over replicates, and
     on HPOBench ``{"median_regret": ..., "mean_auc": ...}``."""
-    problems = list(dict.fromkeys(p for p, _, _, _ in results))
-    medians = {p: float(np.median([r for q, _, r, _ in results if q == p])) for p in problems}
+    problems = list(dict.fromkeys(r[0] for r in results))
+    medians = {p: float(np.median([r[2] for r in results if r[0] == p])) for p in problems}
     if not hpobench:
         return medians
-    aucs = {p: float(np.mean([a for q, _, _, a in results if q == p])) for p in problems}
+    aucs = {p: float(np.mean([r[3] for r in results if r[0] == p])) for p in problems}
     return {p: {"median_regret": medians[p], "mean_auc": aucs[p]} for p in problems}
+
+
+def summarise_budgets(results: list[Result]) -> dict[str, dict[str, float]]:
+    """``{fraction: {problem: median regret over replicates at that fraction of the trials}}``
+    (JSON keys are strings)."""
+    problems = list(dict.fromkeys(r[0] for r in results))
+    return {
+        str(f): {str(p): float(np.median([r[4][j] for r in results if r[0] == p])) for p in problems}
+        for j, f in enumerate(BUDGET_FRACTIONS)
+    }
+
+
+def mean_ranks(summaries: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Mean rank per configuration and budget over the problems all configurations ran
+    (``summaries``: ``{tag: summarise_budgets(...)}``; ties share the average rank; regrets
+    below ``1e-8``, BBOB's target, tie)."""
+    from scipy.stats import rankdata
+
+    tags = list(summaries)
+    out: dict[str, dict[str, float]] = {t: {} for t in tags}
+    for f in summaries[tags[0]]:
+        problems = sorted(set.intersection(*(set(summaries[t][f]) for t in tags)))
+        if not problems:
+            continue
+        table = np.array([[max(summaries[t][f][p], 1e-8) for t in tags] for p in problems])
+        ranks = np.array([rankdata(row) for row in table])
+        for j, t in enumerate(tags):
+            out[t][f] = float(ranks[:, j].mean())
+    return out
 
 
 def compare_runs(before: list[dict[str, Any]], after: list[dict[str, Any]], ratio: float = 1.5,

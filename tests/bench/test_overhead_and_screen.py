@@ -38,6 +38,22 @@ def test_overhead_ratios_and_measure() -> None:
         measure(optuna.samplers.RandomSampler(), 2, [], 3)
 
 
+def test_prefill_samples_only_the_timed_windows() -> None:
+    class Counting(optuna.samplers.RandomSampler):
+        calls = 0
+
+        def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            Counting.calls += 1
+
+    for labels in (0, 5):
+        Counting.calls = 0
+        best: dict[int, float] = {}
+        timings = measure(Counting(seed=0), dim=3, checkpoints=[4, 20], window=3, prefill=True,
+                          categorical_choices=labels, best=best)
+        assert sorted(timings) == [4, 20] and sorted(best) == [4, 20]
+        assert Counting.calls == 6  # trials 2-4 and 18-20; the other 14 were added, not sampled
+
+
 def test_screen_jobs_and_summary() -> None:
     bbob = tuning_screen.jobs(2, [1, 8], [0], {"screen_candidates": 4})
     assert [(j[0], j[2]) for j in bbob] == [(1, 1), (1, 2), (1, 3), (8, 1), (8, 2), (8, 3)]
@@ -49,11 +65,12 @@ def test_screen_jobs_and_summary() -> None:
 
 
 def test_screen_run_passes_the_setting_to_the_sampler() -> None:
-    plain = tuning_screen.run((8, 2, 1, {}, ""))
-    again = tuning_screen.run((8, 2, 1, {}, ""))
-    unscreened = tuning_screen.run((8, 2, 1, {"screen_candidates": 1}, ""))
+    plain = tuning_screen.run((8, 2, 1, {}, "", 0))
+    again = tuning_screen.run((8, 2, 1, {}, "", 0))
+    unscreened = tuning_screen.run((8, 2, 1, {"screen_candidates": 1}, "", 0))
     assert plain == again and plain[:2] == (8, 1) and plain[2] >= 1e-8
     assert unscreened != plain
+    assert tuning_screen.run((8, 2, 1, {}, "", 1)) != plain  # another sampler seed
 
 
 def test_compare_runs_counts_feasible_improvements() -> None:
@@ -70,3 +87,16 @@ def test_compare_runs_counts_feasible_improvements() -> None:
     row = compare_runs(before, after)["g"]
     assert (row["problems"], row["final_better"], row["final_worse"]) == (3, 1, 2)
     assert row["feasible_before"] == 1.0 and row["feasible_after"] == 1.0
+
+
+def test_screen_budgets_and_mean_ranks() -> None:
+    results = [(1, 1, 0.5, -1.0, (4.0, 2.0, 0.5)), (1, 2, 0.1, -2.0, (2.0, 1.0, 0.1)), (8, 1, 3.0, 0.0, (9.0, 5.0, 3.0))]
+    budgets = tuning_screen.summarise_budgets(results)
+    assert budgets == {"0.2": {"1": 3.0, "8": 9.0}, "0.4": {"1": 1.5, "8": 5.0}, "1.0": {"1": 0.3, "8": 3.0}}
+    other = {"0.2": {"1": 1.0, "8": 9.0}, "0.4": {"1": 2.0, "8": 6.0}, "1.0": {"1": 1e-9, "8": 1.0}}
+    ranks = tuning_screen.mean_ranks({"a": budgets, "b": other})
+    assert ranks["a"] == {"0.2": 1.75, "0.4": 1.0, "1.0": 2.0}
+    assert ranks["b"] == {"0.2": 1.25, "0.4": 2.0, "1.0": 1.0}
+    with pytest.raises(ValueError, match="held out"):
+        tuning_screen.jobs(2, [1], [0], {}, instances=[5, 6])
+    assert {j[2] for j in tuning_screen.jobs(2, [1], [0], {}, instances=[1, 5])} == {1, 5}
