@@ -140,9 +140,6 @@ class WhaleSampler(BaseSampler):
             single objective only). ``None``: 8 on a discrete space,
             where moves that land on tried configurations are dropped before screening, else 4
             (both chosen on the tuning sets, ``benchmarks/results/tuning/README.md``).
-        initial_design: Latin-hypercube points of the first cycle, at most ``N_0``; the other
-            slots of the first cycle are filled by screened moves, so moves start earlier
-            (``None``: ``N_0``, every slot).
         stale_after: Seconds after its start at which a RUNNING trial stops holding its slot
             (it is not failed: its result still joins the population when it finishes). For
             storages without a heartbeat (Journal storages), where a killed worker's trial stays
@@ -179,7 +176,6 @@ class WhaleSampler(BaseSampler):
         spiral_b: float = _D.spiral_b,
         avoid_duplicates: bool = _D.avoid_duplicates,
         screen_candidates: int | None = _D.screen_candidates,
-        initial_design: int | None = _D.initial_design,
         stale_after: float | None = None,
     ) -> None:
         arguments = locals()

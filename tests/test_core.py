@@ -69,8 +69,6 @@ def test_population_counts_parameters_not_one_hot_coordinates() -> None:
         ({"eigen_probability": 1.5}, "eigen_probability"),
         ({"population_growth": 0.5}, "population_growth"),
         ({"cycle_generations": 0}, "cycle_generations"),
-        ({"initial_design": 0}, "initial_design"),
-        ({"initial_design": 2.5}, "initial_design"),
     ],
 )
 def test_config_validation(kwargs: dict, match: str) -> None:
@@ -253,27 +251,6 @@ def test_failed_start_respawns_from_an_occupied_whale() -> None:
         assert prop.slot == 2
         assert prop.move in ("search", "encircle", "spiral")
         assert prop.parent in (0, 1)
-
-
-def test_initial_design_fills_the_rest_of_cycle_0_by_moves() -> None:
-    """(S7): ``n_0`` Latin-hypercube points, then every further slot of cycle 0 gets a move from
-    an evaluated whale; the default (``n_0 = N_0``) is the full design, and later cycles too."""
-    assert Config.for_cube(2, population_size=8, initial_design=20).initial_design == 8
-    assert Config.for_cube(2, population_size=8).initial_design == 8
-    opt = WhaleOptimizer(dim=2, population_size=8, initial_design=3, seed=0)
-    asked = []
-    for _ in range(8):
-        prop = opt.ask()
-        asked.append(prop)
-        opt.tell(prop, float(((prop.x - 0.3) ** 2).sum()))
-    assert [p.move for p in asked[:3]] == ["init"] * 3
-    assert sorted(p.slot for p in asked[:3]) == [0, 1, 2]
-    design = latin_hypercube(3, 2, np.random.default_rng([opt._design_seed, 0, 3, 2]))
-    assert np.allclose(sorted(p.x.tolist() for p in asked[:3]), sorted(design.tolist()))  # one LHS of 3 points
-    assert all(p.move != "init" and p.parent in {q.number for q in asked[:3]} for p in asked[3:5])
-    assert sorted(p.slot for p in asked) == list(range(8))  # every slot filled once
-    full = WhaleOptimizer(dim=2, population_size=8, seed=0)
-    assert all(full.ask().move == "init" for _ in range(8))
 
 
 # -- surrogate screening ---------------------------------------------------------------------

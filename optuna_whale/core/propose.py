@@ -6,9 +6,7 @@ stand-alone :class:`~optuna_whale.core.optimizer.WhaleOptimizer`:
 1. end the current cycle if :func:`~optuna_whale.core.schedule.cycle_is_done` says so;
 2. choose a slot (:func:`choose_slot`);
 3. an empty slot gets its design point (a respawn after a failed start gets a move from a random
-   occupied whale instead, so failures and pruning never stall the population; with
-   ``initial_design < N_0``, (S7), cycle 0's slots beyond the design get a screened move from a
-   random occupied whale);
+   occupied whale instead, so failures and pruning never stall the population);
 4. an occupied slot gets ``K`` candidate moves from the variant's strategy (categoricals
    resampled, (C1)), and the surrogate
    (:mod:`optuna_whale.core.screen`) keeps the best; on grids and categoricals candidates are
@@ -53,11 +51,10 @@ class PopulationSource(Protocol):
         ...
 
 
-def choose_slot(pop: Population, rng: np.random.Generator, design: int | None = None) -> tuple[int, bool]:
+def choose_slot(pop: Population, rng: np.random.Generator) -> tuple[int, bool]:
     """The slot for the next trial, and whether it needs an initial point.
 
-    An empty slot with no live trial first (a never-tried one below ``design`` first, then the
-    fewest attempts); otherwise an occupied
+    An empty slot with no live trial first (the fewest attempts first); otherwise an occupied
     slot with the fewest live trials, then the fewest attempts; remaining ties are broken at
     random (so that workers sampling at the same instant rarely collide). One worker therefore
     visits the slots round-robin, and ``R`` concurrent workers put at most ``ceil(R / N_c)``
@@ -66,10 +63,6 @@ def choose_slot(pop: Population, rng: np.random.Generator, design: int | None = 
     occ = pop.occupied
     empty_free = np.flatnonzero(~occ & (pop.running == 0))
     if empty_free.size:  # never-tried slots (their design point) before failed ones
-        if design is not None:
-            planned = empty_free[(pop.attempts[empty_free] == 0) & (empty_free < design)]
-            if planned.size:
-                return int(rng.choice(planned)), True
         fewest = empty_free[pop.attempts[empty_free] == pop.attempts[empty_free].min()]
         return int(rng.choice(fewest)), True
     cand = np.flatnonzero(occ)
@@ -101,20 +94,10 @@ def propose(
             step = step._replace(x=resample_categoricals(step.x, c, r))  # (C1)
         return step
 
-    design = config.initial_design if pop.cycle == 0 else pop.size
-    slot, initial = choose_slot(pop, rng, design)
+    slot, initial = choose_slot(pop, rng)
     if initial:
-        if pop.attempts[slot] == 0 and slot < design:
-            x = design_point(design_seed, pop.cycle, design, slot, config.dim)  # (S7)
-        elif pop.attempts[slot] == 0 and pop.occupied.any():
-            # cycle 0 beyond the initial design (S7): the slot's first whale is a screened move
-            # from a random occupied whale, placed in this slot
-            partner = int(rng.choice(np.flatnonzero(pop.occupied)))
-            step = _screened(pop, partner, config, rng, moves, snap, accept)
-            return Proposal(
-                np.asarray(step.x, dtype=float), slot, pop.cycle, step.move, pop.generation,
-                parent=int(pop.numbers[partner]), frame=step.frame,
-            )
+        if pop.attempts[slot] == 0:
+            x = design_point(design_seed, pop.cycle, pop.size, slot, config.dim)
         elif pop.occupied.any():
             # respawn: the whale re-enters from a random occupied whale's position by a move
             partner = int(rng.choice(np.flatnonzero(pop.occupied)))
@@ -126,20 +109,6 @@ def propose(
         else:  # nothing evaluated yet in this cycle: a fresh uniform point
             x = rng.random(config.dim)
         return Proposal(x, slot, pop.cycle, "init" if pop.cycle == 0 else "restart", pop.generation)
-    step = _screened(pop, slot, config, rng, moves, snap, accept)
-    return Proposal(
-        np.asarray(step.x, dtype=float), slot, pop.cycle, step.move, pop.generation,
-        parent=int(pop.numbers[slot]), frame=step.frame,
-    )
-
-
-def _screened(
-    pop: Population, slot: int, config: Config, rng: np.random.Generator,
-    moves: Callable[[Population, int, Config, np.random.Generator], Step],
-    snap: Snap | None, accept: Callable[[np.ndarray], bool] | None,
-) -> Step:
-    """Step 4: ``K`` candidate moves of whale ``slot``, the surrogate's best (or the first
-    drawn when there is no surrogate)."""
     step = moves(pop, slot, config, rng)
     if config.screening:
         model = screen_surrogate(pop.ranked, pop.recent, pop.recent_violations)
@@ -153,7 +122,10 @@ def _screened(
                     scores = np.where(ok, scores, np.inf)
             best = int(np.argmin(scores))
             step = steps[best]._replace(x=points[best])
-    return step
+    return Proposal(
+        np.asarray(step.x, dtype=float), slot, pop.cycle, step.move, pop.generation,
+        parent=int(pop.numbers[slot]), frame=step.frame,
+    )
 
 
 def avoid_tried(

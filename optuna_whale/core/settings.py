@@ -57,14 +57,12 @@ class WhaleSettings:
     spiral_b: float = 1.0
     avoid_duplicates: bool = True
     screen_candidates: int | None = None
-    initial_design: int | None = None
 
     def __post_init__(self) -> None:
         _int("population_size", self.population_size, 2, allow_none=True)
         _int("cycle_generations", self.cycle_generations, 1, allow_none=True)
         _int("stagnation_generations", self.stagnation_generations, 1, allow_none=True)
         _int("screen_candidates", self.screen_candidates, 1, allow_none=True)
-        _int("initial_design", self.initial_design, 1, allow_none=True)
         if self.variant not in VARIANTS:
             raise ValueError(f"`variant` must be one of {VARIANTS}, got {self.variant!r}.")
         if self.moves not in MOVES:
@@ -140,7 +138,6 @@ class WhaleSettings:
             native_upper=native_upper,
             n_params=size_dim,
             categorical_blocks=tuple(categorical_blocks),
-            initial_design=min(self.initial_design or n, n),
         )
 
 
@@ -163,12 +160,6 @@ class Config:
     native_upper: tuple[float, ...] | None = None
     n_params: int = 0
     categorical_blocks: tuple[tuple[int, int], ...] = ()
-    #: design points of cycle 0 (S7); ``population_size`` (the default) fills every slot
-    initial_design: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.initial_design <= self.population_size:
-            object.__setattr__(self, "initial_design", self.population_size)
 
     @classmethod
     def for_cube(cls, dim: int, n_params: int | None = None, n_objectives: int = 1, **settings: Any) -> Config:
