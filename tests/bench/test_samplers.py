@@ -72,3 +72,14 @@ def test_auto_is_reproducible_with_a_seed() -> None:
         return [t.params["x"] for t in study.trials]
 
     assert run() == run()
+
+
+def test_auto_is_gp_below_its_switch_on_numeric_spaces() -> None:
+    """Below 250 trials on a numeric space the rule's GP delegate, seeded like the ``gp`` entry,
+    proposes exactly what ``gp`` does: the small-budget BBOB tables need not run ``auto``."""
+    def run(name: str) -> list[float]:
+        study = optuna.create_study(sampler=make_sampler(name, 3))
+        study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 0.3) ** 2 + t.suggest_float("y", 0, 1), n_trials=14)
+        return [t.value for t in study.trials]
+
+    assert run("auto") == run("gp")
