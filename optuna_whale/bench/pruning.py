@@ -19,8 +19,10 @@ Tasks (all offline):
   of an anchor grows with its size).
 * ``mo-digits``, ``mo-mnist5k``: two objectives, (validation accuracy, bytes), of the CNN
   compressed per trial (structured pruning ratios, rank of ``fc1``); the bytes are computed
-  from the architecture and *declared* before fine-tuning (``optuna_whale.declare``), the
-  accuracy is reported after every fine-tune epoch (``optuna_whale.report``).
+  from the architecture and *declared* before fine-tuning (``optuna_whale.declare``); the
+  accuracy is reported (``optuna_whale.report``) at step 0 for the compressed model before
+  fine-tuning (a validation pass, not counted as an epoch) and at step ``e`` after ``e``
+  fine-tune epochs.
 """
 
 from __future__ import annotations
@@ -259,7 +261,7 @@ def mo_compression(task: str, epochs: int, seed: int) -> tuple[Callable[[optuna.
         suggest_params,
     )
     from optuna_whale.compression.structured import prunable_layers
-    from optuna_whale.compression.training import TrainConfig, train_inplace
+    from optuna_whale.compression.training import TrainConfig, evaluate, train_inplace
 
     torch.set_num_threads(1)
     key = (task, seed)
@@ -283,10 +285,15 @@ def mo_compression(task: str, epochs: int, seed: int) -> tuple[Callable[[optuna.
         size = float(compressed_size(params, model, splits.example_inputs)[0])
         optuna_whale.declare(trial, {1: size})  # known before fine-tuning
         _, work = apply_compression(params, splits.train, splits.val, splits.example_inputs, model=model, train_config=cfg)
+        # step 0: the compressed model before fine-tuning (one validation pass, no epoch spent);
+        # step e: after e epochs of fine-tuning
+        acc = evaluate(work, splits.val)
+        optuna_whale.report(trial, {0: acc}, 0)
+        if optuna_whale.should_prune(trial):
+            raise optuna.TrialPruned()
         work.train()
-        acc = math.nan
-        for epoch in range(epochs):
-            ft = replace(cfg, epochs=1, lr=params.lr, seed=cfg.seed + 1 + epoch)
+        for epoch in range(1, epochs + 1):
+            ft = replace(cfg, epochs=1, lr=params.lr, seed=cfg.seed + epoch)
             acc = train_inplace(work, splits.train, splits.val, ft).val_accuracy[-1]
             optuna_whale.report(trial, {0: acc}, epoch)
             if optuna_whale.should_prune(trial):
@@ -409,7 +416,7 @@ def _run_mo(spec: dict[str, Any]) -> dict[str, Any]:
 
     def account(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         record = trial.user_attrs.get("whale_intermediate_values") or {"steps": []}
-        state["spent"] += len(record["steps"])
+        state["spent"] += sum(1 for step in record["steps"] if step > 0)  # step 0: before fine-tuning
         if trial.state == optuna.trial.TrialState.COMPLETE and trial.values is not None:
             points.append((1.0 - trial.values[0], trial.values[1] / full_bytes))
         curve.append((int(state["spent"]), hypervolume(points)))
@@ -703,8 +710,8 @@ def report_multi(
         f"Command: `{command}`",
         "",
         f"Each run: {trials} trials, each fine-tuned for up to {epochs} epochs; the bytes are declared before "
-        "fine-tuning (`optuna_whale.declare`), the validation accuracy reported after every epoch "
-        "(`optuna_whale.report`). Hypervolume of the completed trials in (1 - accuracy, bytes / bytes of the "
+        "fine-tuning (`optuna_whale.declare`), the validation accuracy reported (`optuna_whale.report`) at step 0 "
+        "for the compressed model before fine-tuning (no epoch spent) and after every epoch. Hypervolume of the completed trials in (1 - accuracy, bytes / bytes of the "
         f"uncompressed model) against the reference point (1, 1). Medians over {seeds} seed(s) (even counts: the "
         "upper middle value); `saved` = 1 - epochs / epochs(none); `HV ratio` = median HV / median HV(none).",
         "",

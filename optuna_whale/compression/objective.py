@@ -10,6 +10,9 @@ Pipeline, always in this order (``apply_compression``):
    left as it is when the ratio is 1 or the factorization would not store fewer weights
    (``saves_parameters``);
 4. fine-tuning for ``finetune_epochs`` epochs at ``lr`` (reports continue the step count;
+   with two objectives the bytes are declared first (``optuna_whale.declare``) and, for a
+   trained ``model``, step 0 reports the compressed model's accuracy before fine-tuning, so
+   :class:`~optuna_whale.WhalePruner` can prune there (rule M1-M4);
    with ``TrainConfig.distill_alpha > 0`` distilled from the uncompressed model of step 1);
 5. quantization (``quantize``) with ``quantization``;
 6. measurement (``measure``) on the validation split.
@@ -91,7 +94,8 @@ from optuna_whale.compression.structured import (
     prunable_layers,
     structured_prune,
 )
-from optuna_whale.compression.training import TrainConfig, train_inplace
+from optuna_whale.compression.training import TrainConfig, evaluate, report_and_check, train_inplace
+from optuna_whale.multiobjective_pruning import declare
 
 ModelFactory = Callable[..., nn.Module]
 
@@ -257,6 +261,12 @@ def apply_compression(
         train_inplace(base, train, val, replace(cfg, epochs=train_epochs, lr=params.lr), trial)
         step = train_epochs
     work = _prune_and_factorize(base, params, example_inputs)
+    if trial is not None and step == 0 and params.finetune_epochs > 0 and len(trial.study.directions) > 1:
+        # several objectives: step 0 is the compressed model before fine-tuning (one validation
+        # pass), so a pruner can stop a hopeless configuration before its first epoch
+        acc = evaluate(work, val)
+        if report_and_check(trial, acc, 0):
+            raise optuna.TrialPruned(f"pruned at step 0, before fine-tuning (val acc {acc:.4f})")
     if params.finetune_epochs > 0:
         ft = replace(cfg, epochs=params.finetune_epochs, lr=params.lr, seed=cfg.seed + 1)
         teacher = base if cfg.distill_alpha > 0 else None
@@ -513,6 +523,12 @@ def build_objective(
             trial.set_user_attr("applied_params", params.to_dict())
             trial.set_user_attr("repair_scale", rep.scale)
             trial.set_user_attr("repair_status", rep.status)
+        if multi_objective and report:
+            # the bytes are known before any training: a pruner compares the trial's accuracy
+            # curve with the Pareto front at this size (optuna_whale.declare, rule M1)
+            with torch.random.fork_rng(devices=[]):  # a factory's initialisation draws no user randomness
+                template = _base_model(model, model_factory, params.arch)
+            declare(trial, {1: float(compressed_size(params, template, example_inputs)[0])})
         final, float_model = apply_compression(
             params, train, val, example_inputs, model=model, model_factory=model_factory,
             train_epochs=space.train_epochs if from_scratch else 0,

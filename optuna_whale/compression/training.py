@@ -3,8 +3,9 @@
 Deterministic under ``TrainConfig.seed`` (own ``torch.Generator`` for init-free shuffling
 and a seeded global RNG for dropout and the like); ``num_threads`` is applied with
 ``torch.set_num_threads`` for the duration of the call and restored after.
-With a ``trial``, each epoch's validation accuracy is reported (``trial.report(acc, step)``)
-and ``optuna.TrialPruned`` is raised when ``trial.should_prune()``.
+With a ``trial``, each epoch's validation accuracy is reported (``trial.report(acc, step)``;
+in a multi-objective study ``optuna_whale.report``) and ``optuna.TrialPruned`` is raised when
+the pruner says so (:func:`report_and_check`).
 
 Float16/bfloat16 parameters are trained in float32 (master weights: the model is converted for
 the run, inputs are cast to float32, and every tensor gets its own dtype back at the end, also
@@ -150,8 +151,23 @@ def evaluate(model: nn.Module, data: Split, batch_size: int = 512) -> float:
     return correct / max(1, len(x))
 
 
-def _can_report(trial: optuna.Trial | None) -> bool:
-    return trial is not None and len(trial.study.directions) == 1
+def report_and_check(trial: optuna.Trial, accuracy: float, step: int) -> bool:
+    """Report ``accuracy`` at ``step`` and say whether to prune.
+
+    Single objective: ``trial.report`` / ``trial.should_prune`` (any pruner). Several objectives
+    (accuracy is objective 0): :func:`optuna_whale.report`, and
+    :func:`optuna_whale.should_prune` only when the study's pruner is a
+    :class:`~optuna_whale.WhalePruner` (Optuna's pruners compare single values; the curve is
+    still stored for optuna-dashboard).
+    """
+    if len(trial.study.directions) == 1:
+        trial.report(accuracy, step)
+        return trial.should_prune()
+    from optuna_whale.multiobjective_pruning import report, should_prune
+    from optuna_whale.pruner import WhalePruner
+
+    report(trial, {0: accuracy}, step)
+    return isinstance(trial.study.pruner, WhalePruner) and should_prune(trial)
 
 
 def _epoch(
@@ -197,8 +213,9 @@ def train_inplace(
     """Train ``model`` in place for ``cfg.epochs`` epochs (cross-entropy), reporting to ``trial``.
 
     The model is left in eval mode.
-    Step ``step_offset + epoch`` (epoch from 1) carries the validation accuracy. Multi-objective
-    studies do not support ``trial.report``; there nothing is reported. With a ``teacher`` and
+    Step ``step_offset + epoch`` (epoch from 1) carries the validation accuracy
+    (:func:`report_and_check`: ``trial.report``, or in a multi-objective study
+    :func:`optuna_whale.report` with accuracy as objective 0). With a ``teacher`` and
     ``cfg.distill_alpha > 0`` the loss includes distillation (module docstring).
     """
     hist = History()
@@ -217,12 +234,9 @@ def train_inplace(
             hist.val_accuracy.append(acc)
             if not acc <= hist.best_accuracy:  # also true while best is NaN
                 hist.best_accuracy, hist.best_epoch = acc, epoch
-            if _can_report(trial):
-                assert trial is not None
-                trial.report(acc, step_offset + epoch)
-                if trial.should_prune():
-                    model.eval()
-                    raise optuna.TrialPruned(f"pruned at step {step_offset + epoch} (val acc {acc:.4f})")
+            if trial is not None and report_and_check(trial, acc, step_offset + epoch):
+                model.eval()
+                raise optuna.TrialPruned(f"pruned at step {step_offset + epoch} (val acc {acc:.4f})")
     model.eval()
     return hist
 

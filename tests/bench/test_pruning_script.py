@@ -85,6 +85,15 @@ def test_target_checks_count_one_validation_example() -> None:
         "sooner": False, "equal_trials": False, "vs_reference": False}
 
 
+def test_multi_objective_task_reports_step_0_before_fine_tuning() -> None:
+    pytest.importorskip("torch")
+    run = bench._run_mo({"task": "mo-digits", "sampler": "tpe", "pruner": "none", "seed": 0, "epochs": 2,
+                         "trials": 3, "budget": 0})
+    assert run["trials_run"] == 3 and run["pruned"] == 0
+    assert run["epochs_spent"] == 6  # 3 trials x 2 epochs: step 0 is a validation pass, not an epoch
+    assert [spent for spent, _ in run["curve"]] == [2, 4, 6]
+
+
 def test_report_multi_from_constructed_runs(tmp_path: Path) -> None:
     runs = []
     for seed in range(2):

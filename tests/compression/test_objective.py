@@ -131,3 +131,42 @@ def test_unavailable_quantization_in_space(trained_cnn, digits, monkeypatch) -> 
     with pytest.raises(QuantizationUnavailableError, match="'torchao_int8_dynamic' is unavailable"):
         build_objective(digits.train, digits.val, digits.example_inputs,
                         CompressionSpace(quantization=("none", "torchao_int8_dynamic")), model=trained_cnn)
+
+
+def _mo_objective(trained_cnn, digits):  # type: ignore[no-untyped-def]
+    space = CompressionSpace(rank_layers=("fc1",), quantization=("none", "dynamic_int8"), finetune_epochs=(2, 2))
+    return build_objective(digits.train, digits.val, digits.example_inputs, space,
+                           Budget(measure_latency=False), model=trained_cnn, train_config=CFG,
+                           multi_objective=True)
+
+
+def test_multi_objective_declares_bytes_and_reports_from_step_0(trained_cnn, digits) -> None:  # type: ignore[no-untyped-def]
+    from optuna_whale.multiobjective_pruning import declared_values, intermediate_vectors
+
+    # Optuna's default pruner (MedianPruner) cannot judge vectors: the curve is stored, nothing is pruned
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=1))
+    study.optimize(_mo_objective(trained_cnn, digits), n_trials=2)
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE
+        assert declared_values(t) == {1: t.values[1]}  # the bytes, declared before fine-tuning, were exact
+        objectives, steps, rows = intermediate_vectors(t)
+        assert objectives == [0] and steps == [0, 1, 2]
+        assert rows[-1][0] == t.values[0]
+
+
+def test_multi_objective_whale_pruner_stops_a_dominated_trial_before_fine_tuning(trained_cnn, digits) -> None:  # type: ignore[no-untyped-def]
+    from optuna_whale import WhalePruner
+    from optuna_whale.multiobjective_pruning import intermediate_vectors
+
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=2),
+                                pruner=WhalePruner(n_startup_trials=1, optimism=0.0))
+    # a completed trial that dominates every compressed model: accuracy 1 at 1 byte
+    study.add_trial(optuna.trial.create_trial(
+        values=[1.0, 1.0],
+        user_attrs={"whale_intermediate_values": {"objectives": [0], "steps": [0, 1, 2], "values": [[0.5], [0.9], [1.0]]}},
+    ))
+    study.optimize(_mo_objective(trained_cnn, digits), n_trials=2)
+    for t in study.trials[1:]:
+        assert t.state == optuna.trial.TrialState.PRUNED
+        assert intermediate_vectors(t)[1] == [0]  # stopped before its first epoch
+        assert "dominated by the front" in t.user_attrs["whale_prune_reason"]
