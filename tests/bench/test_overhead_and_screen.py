@@ -23,7 +23,8 @@ def test_overhead_table_matches_the_committed_layout() -> None:
         cells = [c.strip() for c in row.strip("|").split("|")]
         ms = [float(c) / 1e3 for c in cells[1:]]
         results[cells[0]] = {c: (ms[2 * i], ms[2 * i + 1]) for i, c in enumerate(checkpoints)}
-    text = table(results, dim=10, window=50, checkpoints=checkpoints).splitlines()
+    window = int(re.search(r"median over the (\d+) trials", committed[2]).group(1))  # type: ignore[union-attr]
+    text = table(results, dim=10, window=window, checkpoints=checkpoints).splitlines()
     # the table itself, to the character (the ratio lines come from unrounded times)
     assert text[: 4 + len(rows)] == committed[2 : 6 + len(rows)]
 
