@@ -4,7 +4,7 @@ BBOB (``DIM`` > 0): instances 1-3 (``--instances``, within 1-5), seed 0, budget 
 datasets car, phoneme, vehicle, australian, seeds 0-9, 100 trials. Quick before/after checks of
 a WhaleSampler setting (or CMA-ES / TPE), in 2 processes; prints the median regret over the
 instances (seeds) per problem, and for HPOBench also the mean AUC of the log10 regret curve,
-and writes ``OUT/TAG-dD.json``. Confirm anything kept with ``benchmarks/compare.py`` (the
+and writes ``OUT/TAG-dD.json`` (``TAG-dD-seedS.json`` with ``--seed S``). Confirm anything kept with ``benchmarks/compare.py`` (the
 harness); the log of what was tried is ``benchmarks/results/tuning/README.md``. The runs live
 in :mod:`optuna_whale.bench.tuning_screen`.
 
@@ -51,10 +51,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/tuning/screens"))
     args = parser.parse_args(argv)
-    name = f"d{args.dim}" + (f"-seed{args.seed}" if args.seed else "") if args.dim > 0 else "hpobench" + ("" if args.seeds == "0-9" else f"-s{args.seeds}")
+    if args.dim > 0:  # the file name's part after TAG
+        name = f"d{args.dim}" + (f"-seed{args.seed}" if args.seed else "")
+    else:
+        name = "hpobench" + ("" if args.seeds == "0-9" else f"-s{args.seeds}")
     if args.rank:
         tags = [args.tag, *args.rank.split(",")]
-        summaries = {t: json.loads((args.out / f"{t}-{name}-budgets.json").read_text()) for t in tags}
+        paths = {t: args.out / f"{t}-{name}-budgets.json" for t in tags}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        if missing:
+            parser.error(f"--rank: no budget file {', '.join(missing)} (run those tags first, same DIM and --seed)")
+        summaries = {t: json.loads(p.read_text()) for t, p in paths.items()}
         ranks = screen.mean_ranks(summaries)
         fractions = list(next(iter(summaries.values())))
         print(f"mean rank at fractions {', '.join(fractions)} of the trials ({name}):")
@@ -72,12 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.tag}-{name}-budgets.json").write_text(json.dumps(screen.summarise_budgets(results), indent=1))
     summary = screen.summarise(results, hpobench=args.dim == 0)
+    (args.out / f"{args.tag}-{name}.json").write_text(json.dumps(summary, indent=1))
     if args.dim > 0:
-        (args.out / f"{args.tag}-d{args.dim}.json").write_text(json.dumps(summary, indent=1))
         print(args.tag, args.dim, " ".join(f"f{f}:{v:.3g}" for f, v in summary.items()))
         return
-    suffix = "" if args.seeds == "0-9" else f"-s{args.seeds}"
-    (args.out / f"{args.tag}-hpobench{suffix}.json").write_text(json.dumps(summary, indent=1))
     print(args.tag, "hpobench", " ".join(f"{p}:{v['median_regret']:.3g}/{v['mean_auc']:.2f}" for p, v in summary.items()),
           f"sum AUC {sum(v['mean_auc'] for v in summary.values()):.2f}")
 

@@ -16,7 +16,7 @@ import optuna
 
 from optuna_whale.bench.problems import ProblemSpec
 from optuna_whale.bench.samplers import make_sampler
-from optuna_whale.bench.stats import auc, regret_curve
+from optuna_whale.bench.stats import auc, rankdata_rows, regret_curve
 
 #: HPOBench datasets of the tuning set (the others are held out for the final table)
 TUNING_DATASETS = ("car", "phoneme", "vehicle", "australian")
@@ -92,20 +92,16 @@ def summarise_budgets(results: list[Result]) -> dict[str, dict[str, float]]:
 
 def mean_ranks(summaries: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     """Mean rank per configuration and budget over the problems all configurations ran
-    (``summaries``: ``{tag: summarise_budgets(...)}``; ties share the average rank; regrets
-    below ``1e-8``, BBOB's target, tie)."""
-    from scipy.stats import rankdata
-
+    (``summaries``: ``{tag: summarise_budgets(...)}``; ties share the average rank, and regrets
+    at :func:`~optuna_whale.bench.stats.regret_curve`'s floor, BBOB's target, tie)."""
     tags = list(summaries)
     out: dict[str, dict[str, float]] = {t: {} for t in tags}
     for f in summaries[tags[0]]:
         problems = sorted(set.intersection(*(set(summaries[t][f]) for t in tags)))
-        if not problems:
-            continue
-        table = np.array([[max(summaries[t][f][p], 1e-8) for t in tags] for p in problems])
-        ranks = np.array([rankdata(row) for row in table])
-        for j, t in enumerate(tags):
-            out[t][f] = float(ranks[:, j].mean())
+        ranks = [rankdata_rows({t: summaries[t][f][p] for t in tags}) for p in problems]
+        for t in tags:
+            if ranks:
+                out[t][f] = float(np.mean([r[t] for r in ranks]))
     return out
 
 
