@@ -55,12 +55,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--categorical-choices must be 0 (floats) or >= 2, got {args.categorical_choices}")
     if args.seeds < 1 or (args.seeds > 1 and not args.categorical_choices):
         parser.error(f"--seeds must be >= 1, and 1 without --categorical-choices, got {args.seeds}")
+    names = args.samplers.split(",")
     prefill = {p for p in args.prefill.split(",") if p}
-    if prefill - set(args.samplers.split(",")):
-        parser.error(f"--prefill names samplers not in --samplers: {sorted(prefill - set(args.samplers.split(',')))}")
+    if prefill - set(names):
+        parser.error(f"--prefill names samplers not in --samplers: {sorted(prefill - set(names))}")
     results: dict[str, Timings] = {}
     bests: dict[str, list[dict[int, float]]] = {}
-    for name in args.samplers.split(","):
+    for name in names:
         label = ""
         for seed in range(args.seed, args.seed + args.seeds):
             try:

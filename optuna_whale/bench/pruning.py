@@ -261,7 +261,12 @@ def mo_compression(task: str, epochs: int, seed: int) -> tuple[Callable[[optuna.
         suggest_params,
     )
     from optuna_whale.compression.structured import prunable_layers
-    from optuna_whale.compression.training import TrainConfig, evaluate, train_inplace
+    from optuna_whale.compression.training import (
+        TrainConfig,
+        evaluate,
+        report_and_check,
+        train_inplace,
+    )
 
     torch.set_num_threads(1)
     key = (task, seed)
@@ -288,15 +293,13 @@ def mo_compression(task: str, epochs: int, seed: int) -> tuple[Callable[[optuna.
         # step 0: the compressed model before fine-tuning (one validation pass, no epoch spent);
         # step e: after e epochs of fine-tuning
         acc = evaluate(work, splits.val)
-        optuna_whale.report(trial, {0: acc}, 0)
-        if optuna_whale.should_prune(trial):
+        if report_and_check(trial, acc, 0):
             raise optuna.TrialPruned()
         work.train()
         for epoch in range(1, epochs + 1):
             ft = replace(cfg, epochs=1, lr=params.lr, seed=cfg.seed + epoch)
             acc = train_inplace(work, splits.train, splits.val, ft).val_accuracy[-1]
-            optuna_whale.report(trial, {0: acc}, epoch)
-            if optuna_whale.should_prune(trial):
+            if report_and_check(trial, acc, epoch):
                 raise optuna.TrialPruned()
         return acc, size
 

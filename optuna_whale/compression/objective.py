@@ -523,7 +523,7 @@ def build_objective(
             trial.set_user_attr("applied_params", params.to_dict())
             trial.set_user_attr("repair_scale", rep.scale)
             trial.set_user_attr("repair_status", rep.status)
-        if multi_objective and report:
+        if multi_objective:
             # the bytes are known before any training: a pruner compares the trial's accuracy
             # curve with the Pareto front at this size (optuna_whale.declare, rule M1)
             with torch.random.fork_rng(devices=[]):  # a factory's initialisation draws no user randomness
