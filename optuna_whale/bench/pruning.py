@@ -226,6 +226,7 @@ def _compression(epochs: int, seed: int) -> Callable[[optuna.Trial], float]:
     torch.set_num_threads(1)
     splits = load_digits(seed=seed)
     cfg = TrainConfig(epochs=10, lr=3e-3, batch_size=64, seed=seed, num_threads=1)
+    torch.manual_seed(seed)  # the initial weights, whatever this process ran before
     model = SmallCNN(image_size=8, width=16)
     train_inplace(model, splits.train, splits.val, cfg)
     space = CompressionSpace(
@@ -245,7 +246,8 @@ _BASE_MODELS: dict[tuple[str, int], Any] = {}
 
 def mo_compression(task: str, epochs: int, seed: int) -> tuple[Callable[[optuna.Trial], tuple[float, float]], float]:
     """The two-objective compression task and the bytes of the uncompressed model (the
-    hypervolume's reference for the size). The CNN is trained once per (task, seed) and process."""
+    hypervolume's reference for the size). The CNN is initialised from ``torch.manual_seed(seed)`` and trained once per (task, seed) and
+    process, so a run's result does not depend on what its process ran before."""
     from dataclasses import replace
 
     import torch
@@ -274,6 +276,7 @@ def mo_compression(task: str, epochs: int, seed: int) -> tuple[Callable[[optuna.
         splits = load_digits(seed=seed) if task == "mo-digits" else load_mnist5k(seed=seed)
         size = 8 if task == "mo-digits" else 28
         cfg = TrainConfig(epochs=10 if task == "mo-digits" else 4, lr=3e-3, batch_size=64, seed=seed, num_threads=1)
+        torch.manual_seed(seed)  # the initial weights, whatever this process ran before
         model = SmallCNN(image_size=size, width=16)
         train_inplace(model, splits.train, splits.val, cfg)
         _BASE_MODELS[key] = (splits, cfg, model)

@@ -94,6 +94,19 @@ def test_multi_objective_task_reports_step_0_before_fine_tuning() -> None:
     assert [spent for spent, _ in run["curve"]] == [2, 4, 6]
 
 
+def test_multi_objective_run_does_not_depend_on_what_its_process_ran_before() -> None:
+    torch = pytest.importorskip("torch")
+    spec = {"task": "mo-digits", "sampler": "tpe", "pruner": "none", "seed": 1, "epochs": 1, "trials": 3, "budget": 0}
+    fronts = []
+    for earlier in (0, 1):
+        bench._BASE_MODELS.clear()  # the base model is built again, after different global draws
+        torch.manual_seed(earlier)
+        torch.rand(17 * (earlier + 1))
+        fronts.append(bench._run_mo(spec)["front"])
+    bench._BASE_MODELS.clear()
+    assert fronts[0] == fronts[1]
+
+
 def test_report_multi_from_constructed_runs(tmp_path: Path) -> None:
     runs = []
     for seed in range(2):
