@@ -111,8 +111,6 @@ class Step(NamedTuple):
     x: np.ndarray
     move: str
     frame: Frame
-    #: the point before (W6) folded it into the cube (None: the move never leaves it)
-    raw: np.ndarray | None = None
 
 
 class Moves(Protocol):
@@ -236,11 +234,11 @@ class WhaleMoves:
             big_c = 2.0 * rng.random(d)
             diff = frame.local(_difference(pop, ref, x_i, r, rng))
             step = frame.global_(-big_a * np.abs(big_c * diff))  # (W2) / (W3)
-            return Step(reflect(ref + step), move, frame.kind, ref + step)
+            return Step(reflect(ref + step), move, frame.kind)
         ell = (l_low - 1.0) * rng.random(d) + 1.0  # (W1)
         spiral = np.exp(config.spiral_b * ell) * np.cos(2.0 * np.pi * ell)
         step = frame.global_(np.abs(frame.local(_difference(pop, x_star, x_i, r, rng))) * spiral)
-        return Step(reflect(x_star + step), "spiral", frame.kind, x_star + step)  # (W4)
+        return Step(reflect(x_star + step), "spiral", frame.kind)  # (W4)
 
 
 class CanonicalWhaleMoves:

@@ -17,8 +17,6 @@ stand-alone :class:`~optuna_whale.core.optimizer.WhaleOptimizer`:
 
 from __future__ import annotations
 
-import os
-
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
@@ -116,8 +114,6 @@ def propose(
         model = screen_surrogate(pop.ranked, pop.recent, pop.recent_violations)
         if model is not None:
             steps = [step] + [moves(pop, slot, config, rng) for _ in range(config.screen_candidates - 1)]
-            if os.environ.get("OW_BOUND_CANDIDATES") == "1":
-                steps = steps + [b for b in (_on_bound(s, config) for s in steps) if b is not None]
             points = [s.x if snap is None else snap(s.x) for s in steps]
             scores = model(np.array(points))
             if accept is not None:
@@ -130,21 +126,6 @@ def propose(
         np.asarray(step.x, dtype=float), slot, pop.cycle, step.move, pop.generation,
         parent=int(pop.numbers[slot]), frame=step.frame,
     )
-
-
-def _on_bound(step: Step, config: Config) -> Step | None:
-    """The move with its coordinates that left the cube put on the face they crossed
-    (instead of reflected by (W6)); None when the move stayed inside."""
-    if step.raw is None:
-        return None
-    out = (step.raw < 0.0) | (step.raw > 1.0)
-    for start, stop in config.categorical_blocks:
-        out[start:stop] = False
-    if not out.any():
-        return None
-    x = np.array(step.x, dtype=float)
-    x[out] = np.clip(step.raw[out], 0.0, 1.0)
-    return step._replace(x=x, raw=None)
 
 
 def avoid_tried(
