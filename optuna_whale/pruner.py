@@ -114,7 +114,6 @@ several objectives a whale's slot is judged by the front, which is what (M4) com
 from __future__ import annotations
 
 import contextlib
-import os as _os
 import heapq
 import math
 from collections.abc import Iterable
@@ -263,7 +262,6 @@ class WhalePruner(BasePruner):
             raise ValueError(f"`rule` must be one of {RULES}, got {rule!r}.")
         self._rule = rule
         self._history = history
-        self._relative = False  # experiment: the multi-objective rule sets it
         #: completed trials are immutable: their curves are parsed once (trial id -> arrays)
         self._curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._cache_owner: tuple[int, int] | None = None
@@ -399,14 +397,7 @@ class WhalePruner(BasePruner):
                 # each curve's value at the nearest earlier reported step (as _value_at)
                 last = np.array([r[np.isfinite(r)][-1] if np.isfinite(r).any() else np.nan for r in at])
                 diff = last - finals
-                if _os.environ.get("OW_MO_GAIN") == "relative" and self._relative:
-                    best = float(np.nanmin(finals))
-                    gap = last - best
-                    ok = np.isfinite(diff) & (gap > 1e-12)
-                    frac = float(np.max(np.clip(diff[ok] / gap[ok], 0.0, 1.0))) if ok.any() else 0.0
-                    gain = frac * max(float(va[-1]) - best, 0.0)
-                else:
-                    gain = float(np.nanmax(np.maximum(diff, 0.0))) if np.isfinite(diff).any() else 0.0
+                gain = float(np.nanmax(np.maximum(diff, 0.0))) if np.isfinite(diff).any() else 0.0
             return float(va[-1]) - self._optimism * gain, float(va[-1]), gain  # (M3)
         horizon = int(grid[-1])
         pred = extrapolate(st.astype(int).tolist(), va.tolist(), horizon, curves, grid.astype(int).tolist())
@@ -488,7 +479,6 @@ class WhalePruner(BasePruner):
             spread = np.maximum(finals.max(axis=0) - finals.min(axis=0), 1e-12)
             cache["front"] = (finals[_non_dominated(finals)], spread)
         front, spread = cache["front"]
-        self._relative = True
         hists = {i: self._history_curves(study, complete, i, float(signs[i])) for i in objectives}
         if any(h is None for h in hists.values()):
             return False  # no completed curve of some reported objective: nothing to compare with
