@@ -22,16 +22,24 @@ WhalePruner arguments, e.g. ``whale:rule=extrapolate``); multi-objective tasks t
 Protocol seeds: tuning on seeds 10-19 (``--seed-start 10``), reported on seeds 0-9.
 
     python benchmarks/pruning.py --quick --out /tmp/pruning-quick
-    # committed (benchmarks/results/pruning): the earlier pruners' runs are kept, the new ones added
-    nice -n 10 python benchmarks/pruning.py --tasks digits,breast_cancer,wine,synthetic --seeds 10 --jobs 1 \\
-        --samplers whale,whale-nocp,tpe \\
-        --pruners 'none;median;halving;hyperband;whale;whale:optimism=0;whale:rule=extrapolate'
-    nice -n 10 python benchmarks/pruning.py --tasks lcdb-1485,lcdb-41142 --seeds 10 --jobs 1 \\
-        --samplers whale,tpe --pruners 'none;median;halving;whale;whale:rule=extrapolate' \\
-        --out benchmarks/results/pruning-lcdb
-    nice -n 10 python benchmarks/pruning.py --tasks mo-digits --trials 60 --epochs 8 --seeds 3 --jobs 1 \\
-        --samplers tpe --pruners 'none;whale:rule=extrapolate' --out benchmarks/results/pruning-multiobjective
-    nice -n 10 python benchmarks/pruning.py --overhead --out benchmarks/results/pruning-overhead
+
+The committed reports (each report's first line holds its command; ``nice -n 10`` in front)::
+
+    python benchmarks/pruning.py --tasks digits,breast_cancer,wine,synthetic --trials 24 --epochs 12 --seeds 10 \\
+        --pruners 'none;median;halving;hyperband;whale;whale:optimism=0' --samplers whale,whale-nocp,tpe
+    python benchmarks/pruning.py --tasks compression --trials 24 --epochs 12 --seeds 5 \\
+        --pruners 'none;median;halving;hyperband;whale;whale:optimism=0' --out benchmarks/results/pruning-compression
+    python benchmarks/pruning.py --tasks digits,breast_cancer,wine,synthetic --seeds 3 --jobs 1 \\
+        --samplers whale,whale-nocp,tpe --pruners 'none;halving;whale;whale:rule=extrapolate,optimism=1' \\
+        --out benchmarks/results/pruning-extrapolation
+    python benchmarks/pruning.py --tasks lcdb-1485,lcdb-41142 --seeds 5 --jobs 1 --samplers whale,tpe \\
+        --pruners 'none;median;halving;whale;whale:rule=extrapolate,optimism=1' --out benchmarks/results/pruning-lcdb
+    python benchmarks/pruning.py --tasks mo-digits --trials 60 --epochs 8 --seeds 5 --jobs 1 \\
+        --samplers whale,tpe,nsga2 --pruners 'none;whale;whale:rule=extrapolate,optimism=1' \\
+        --out benchmarks/results/pruning-multiobjective
+    python benchmarks/pruning.py --tasks mo-mnist5k --trials 40 --epochs 8 --seeds 5 --jobs 1 \\
+        --samplers whale,tpe,nsga2 --pruners 'none;whale' --out benchmarks/results/pruning-multiobjective-mnist5k
+    python benchmarks/pruning.py --overhead --out benchmarks/results/pruning-overhead
 """
 
 from __future__ import annotations
