@@ -246,8 +246,9 @@ _BASE_MODELS: dict[tuple[str, int], Any] = {}
 
 def mo_compression(task: str, epochs: int, seed: int) -> tuple[Callable[[optuna.Trial], tuple[float, float]], float]:
     """The two-objective compression task and the bytes of the uncompressed model (the
-    hypervolume's reference for the size). The CNN is initialised from ``torch.manual_seed(seed)`` and trained once per (task, seed) and
-    process, so a run's result does not depend on what its process ran before."""
+    hypervolume's reference for the size). The CNN is initialised from ``torch.manual_seed(seed)``
+    and trained once per (task, seed) and process, so a run's result does not depend on what its
+    process ran before."""
     from dataclasses import replace
 
     import torch
