@@ -4,9 +4,9 @@ BBOB (``DIM`` > 0): instances 1-3 (``--instances``, within 1-5), seed 0, budget 
 datasets car, phoneme, vehicle, australian, seeds 0-9, 100 trials. Quick before/after checks of
 a WhaleSampler setting (or CMA-ES / TPE), in 2 processes; prints the median regret over the
 instances (seeds) per problem, and for HPOBench also the mean AUC of the log10 regret curve,
-and writes ``OUT/TAG-dD.json`` (``TAG-dD-seedS.json`` with ``--seed S``). Confirm anything kept with ``benchmarks/compare.py`` (the
-harness); the log of what was tried is ``benchmarks/results/tuning/README.md``. The runs live
-in :mod:`optuna_whale.bench.tuning_screen`.
+and writes ``OUT/TAG-dD.json`` (``TAG-dD-seedS.json`` with ``--seed S``). Confirm anything
+kept with ``benchmarks/compare.py`` (the harness); the log of what was tried is
+``benchmarks/results/tuning/README.md``. The runs live in :mod:`optuna_whale.bench.tuning_screen`.
 
     python benchmarks/tuning_screen.py base 10
     python benchmarks/tuning_screen.py k4 10 --whale '{"screen_candidates": 4}'

@@ -98,10 +98,11 @@ def mean_ranks(summaries: dict[str, dict[str, dict[str, float]]]) -> dict[str, d
     out: dict[str, dict[str, float]] = {t: {} for t in tags}
     for f in summaries[tags[0]]:
         problems = sorted(set.intersection(*(set(summaries[t][f]) for t in tags)))
+        if not problems:
+            continue
         ranks = [rankdata_rows({t: summaries[t][f][p] for t in tags}) for p in problems]
         for t in tags:
-            if ranks:
-                out[t][f] = float(np.mean([r[t] for r in ranks]))
+            out[t][f] = float(np.mean([r[t] for r in ranks]))
     return out
 
 
