@@ -157,12 +157,15 @@ def summarise(
     for (pid, s), cs in curves.items():
         finals = np.array([c[-1] for c in cs])
         aucs = np.array([auc(c) for c in cs])
+        with np.errstate(invalid="ignore"):  # a run without a feasible trial: mean inf, sd nan
+            mean, sd = float(np.mean(finals)), float(np.std(finals))
+            auc_mean, auc_sd = float(np.mean(aucs)), float(np.std(aucs))
         per_problem[pid][s] = {
             "median": float(np.median(finals)),
-            "mean": float(np.mean(finals)),
-            "sd": float(np.std(finals)),
-            "auc_mean": float(np.mean(aucs)),
-            "auc_sd": float(np.std(aucs)),
+            "mean": mean,
+            "sd": sd,
+            "auc_mean": auc_mean,
+            "auc_sd": auc_sd,
             "seeds": len(cs),
         }
 
@@ -191,7 +194,10 @@ def summarise(
                     continue
                 xa = [per_problem[q][a]["median"] for q in common]
                 xb = [per_problem[q][b_]["median"] for q in common]
-                diff = np.log10(xa) - np.log10(xb)
+                with np.errstate(invalid="ignore"):
+                    diff = np.log10(xa) - np.log10(xb)
+                # both unsolved (inf - inf): a tie, which the signed-rank test drops like any zero
+                diff = np.where(np.isnan(diff), 0.0, diff)
                 pval = 1.0 if np.allclose(diff, 0) else float(sps.wilcoxon(diff).pvalue)
                 rows.append({"a": a, "b": b_, "n": len(common), "p": pval, "a_better": int(np.sum(diff < 0)), "b_better": int(np.sum(diff > 0))})
         for row, adj in zip(rows, holm([r["p"] for r in rows]), strict=True):

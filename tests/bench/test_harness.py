@@ -289,6 +289,22 @@ def test_whale_behind_lists_only_problems_where_another_sampler_is_better() -> N
     )["behind"]
 
 
+def test_pairwise_test_counts_problems_no_sampler_solved_as_ties() -> None:
+    """A problem where neither sampler found a feasible trial (both medians inf) is a tie: it
+    must not turn the signed-rank p-value into nan."""
+    records = []
+    for p in range(6):
+        for seed in range(3):
+            unsolved = p >= 4
+            good = [None, None] if unsolved else [1.0, 1e-3 * (1 + seed)]
+            bad = [None, None] if unsolved else [10.0 + seed, 10.0 + seed]
+            records.append(dict(problem_id=f"p{p}", group="g", sampler="good", optimum=0.0, values=good, sampler_seconds=0.0))
+            records.append(dict(problem_id=f"p{p}", group="g", sampler="bad", optimum=0.0, values=bad, sampler_seconds=0.0))
+    (row,) = stats.summarise(records)["pairwise"]["g"]
+    assert row["n"] == 6 and row["b_better"] == 4 and row["a_better"] == 0
+    assert row["p"] == pytest.approx(0.125)  # exact two-sided p of 4 same-sign differences
+
+
 def test_tiny_end_to_end_writes_the_report(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("compare", ROOT / "benchmarks" / "compare.py")
     assert spec and spec.loader
