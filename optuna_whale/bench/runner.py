@@ -25,6 +25,7 @@ the compression objective stores as user attrs (``metrics``: accuracy, bytes, MA
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import re
@@ -580,8 +581,13 @@ def _worker_stop(signum: int, frame: Any) -> None:
     """SIGTERM from the parent: end the running trial (KeyboardInterrupt: it ends as FAIL and the
     run's times are saved). Python drops an exception raised where it ignores them (a ``__del__``
     or a garbage-collector callback, e.g. inside SQLAlchemy), so a timer exits the worker after
-    :data:`_STOP_GRACE` seconds whatever happened; a second SIGTERM exits at once."""
+    :data:`_STOP_GRACE` seconds whatever happened; a second SIGTERM exits at once.
+
+    The interrupt can land inside SQLAlchemy's cursor cleanup, which then logs "Error closing
+    cursor" with a traceback; that is the interrupt itself, so SQLAlchemy's error log is muted in
+    this worker once it is stopping (the trial still ends as FAIL)."""
     if _IN_RUN and signal.getitimer(signal.ITIMER_REAL)[0] == 0.0:
+        logging.getLogger("sqlalchemy").setLevel(logging.CRITICAL)
         signal.signal(signal.SIGALRM, lambda s, f: os._exit(130))
         signal.setitimer(signal.ITIMER_REAL, _STOP_GRACE)
         raise KeyboardInterrupt

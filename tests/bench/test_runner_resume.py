@@ -4,6 +4,7 @@ Ctrl-C with several jobs stops at once and the same call resumes."""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import signal
@@ -183,3 +184,24 @@ def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(tmp_path: Path, runs: in
     for name, params in kept.items():  # finished trials were kept, not redone
         trials = optuna.load_study(study_name=name, storage=url).trials
         assert [t.params for t in trials if t.state == TrialState.COMPLETE][: len(params)] == params
+
+
+def test_a_stopping_worker_mutes_sqlalchemys_error_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stop interrupt can land inside SQLAlchemy's cursor cleanup, which logs "Error closing
+    cursor" with a traceback (seen on Ctrl-C with 2 jobs): a stopping worker mutes that log."""
+    from optuna_whale.bench import runner
+
+    pool_logger = logging.getLogger("sqlalchemy.pool.impl.QueuePool")
+    root = logging.getLogger("sqlalchemy")
+    level = root.level
+    previous = signal.getsignal(signal.SIGALRM)
+    monkeypatch.setattr(runner, "_IN_RUN", True)
+    assert pool_logger.isEnabledFor(logging.ERROR)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner._worker_stop(signal.SIGTERM, None)
+        assert not pool_logger.isEnabledFor(logging.ERROR)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)  # the grace timer would exit this process
+        signal.signal(signal.SIGALRM, previous)
+        root.setLevel(level)
