@@ -17,6 +17,8 @@ Examples:
         --seeds 5 --budget-per-dim 50 --samplers whale,canonical,tpe,cmaes,gp,random --jobs 2 \\
         --out benchmarks/results/bbob
     python benchmarks/compare.py --suite hpobench --trials 100 --seeds 5 --out benchmarks/results/hpobench
+    # rerun only WhaleSampler, the other samplers' runs taken from a committed report
+    python benchmarks/compare.py ... --reuse benchmarks/results/NAME/runs.jsonl --rerun whale --out OUT
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 from optuna_whale.bench import compression as _compression  # noqa: F401  (registers --suite compression)
 from optuna_whale.bench import report
 from optuna_whale.bench.problems import COCO_SUITES, SUITES, all_suites, make_specs, parse_range
+from optuna_whale.bench.resumable import read_records
 from optuna_whale.bench.runner import RunSpec, close_storage, finished_records, redact_url, run_all
 from optuna_whale.bench.samplers import ABLATION, GP_MAX_TRIALS, NAMES, SAMPLERS, runs_at
 
@@ -81,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget-fractions", default="0.25,0.5,1",
                    help="budgets for the rank table as fractions of each group's trials (default 0.25,0.5,1)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--reuse", type=Path, default=None,
+                   help="a runs.jsonl (e.g. of a committed report): a planned run recorded there (same problem "
+                        "instance, sampler, seed and trials) is taken from it instead of being run, except for the "
+                        "samplers in --rerun (those whose code changed since)")
+    p.add_argument("--rerun", default="", help="comma separated samplers whose records in --reuse are ignored")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: write the report from the runs of this grid already finished in --storage "
                         "(e.g. while a long run is going or after it was stopped) and say how many are missing")
@@ -103,6 +111,18 @@ def complete_blocks(records: list[dict[str, Any]], specs: list[RunSpec]) -> list
     for r in records:
         done[(r["run_problem"], r["seed"])].add(r["sampler"])
     return [r for r in records if done[(r["run_problem"], r["seed"])] == planned[(r["run_problem"], r["seed"])]]
+
+
+def reused_records(specs: list[RunSpec], path: Path, rerun: set[str]) -> list[dict[str, Any]]:
+    """The records in ``path`` (a ``runs.jsonl``) of the planned ``specs``, except those of the
+    samplers in ``rerun``; one record per planned run (the first found)."""
+    wanted = {(sp.problem.id, sp.sampler, sp.seed, sp.n_trials) for sp in specs if sp.sampler not in rerun}
+    out: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    for r in read_records(path):
+        key = (r["run_problem"], r["sampler"], r["seed"], r["n_trials"])
+        if key in wanted and key not in out:
+            out[key] = r
+    return list(out.values())
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
@@ -156,17 +176,26 @@ def main(argv: list[str] | None = None) -> int:
         for s in samplers:
             if runs_at(s, n, args.gp_max_trials):
                 specs += [RunSpec(prob, s, seed, n) for seed in range(args.seeds)]
-    specs = order_specs(specs)
+    specs = planned = order_specs(specs)
+    reused: list[dict[str, Any]] = []
+    if args.reuse is not None:
+        if not args.reuse.is_file():
+            parser.error(f"--reuse: no such file {args.reuse}")
+        rerun = {s for s in args.rerun.split(",") if s}
+        reused = reused_records(specs, args.reuse, rerun)
+        have = {(r["run_problem"], r["sampler"], r["seed"]) for r in reused}
+        specs = [sp for sp in specs if (sp.problem.id, sp.sampler, sp.seed) not in have]
+        print(f"{len(reused)} runs reused from {args.reuse}; {len(specs)} to run")
     if args.report_only:
         found = finished_records(specs, storage)
-        records = complete_blocks(found, specs)
+        records = complete_blocks(reused + found, planned)
         close_storage(storage)
         print(f"{len(found)} of {len(specs)} runs finished in {redact_url(storage)}; reporting the {len(records)} "
               "whose (problem instance, seed) block is finished for every sampler")
         if not records:
             return 1
     else:
-        records = run_all(specs, storage, jobs=args.jobs, progress=not args.no_progress, checkpoint=args.checkpoint)
+        records = reused + run_all(specs, storage, jobs=args.jobs, progress=not args.no_progress, checkpoint=args.checkpoint)
     command = "python benchmarks/compare.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     budgets = parse_range(args.budgets) if args.budgets else None
     summary = report.write(records, args.out, command, budgets, fractions)

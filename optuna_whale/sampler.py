@@ -134,12 +134,15 @@ class WhaleSampler(BaseSampler):
             deterministic objective). Set False when repeated evaluations of a noisy objective
             are wanted. Spaces with a continuous parameter, and the canonical variant, are never
             affected.
-        screen_candidates: Moves drawn per trial; a quadratic surrogate fitted to the ranks of
-            the cycle's best evaluations keeps the most promising one, in constrained studies
-            with a second one predicting the violation (1: no screening; default variant,
-            single objective only). ``None``: 8 on a discrete space,
-            where moves that land on tried configurations are dropped before screening, else 4
-            (both chosen on the tuning sets, ``benchmarks/results/tuning/README.md``).
+        screen_candidates: Moves drawn per trial; a surrogate fitted to the ranks of the cycle's
+            best evaluations keeps the most promising one, in constrained studies with a
+            quadratic predicting the violation (1: no screening; default variant, single
+            objective only). ``None``: 8, or with ``screen_model="quadratic"`` 4 on a space with
+            a continuous parameter (chosen on the tuning sets,
+            ``benchmarks/results/tuning/README.md``).
+        screen_model: The surrogate: ``"gp"``, a Gaussian process on the ranks whose expected
+            improvement scores the candidates, or ``"quadratic"``, a ridge quadratic of the
+            ranks (the default of earlier releases). Equations in ``optuna_whale/core/screen.py``.
         stale_after: Seconds after its start at which a RUNNING trial stops holding its slot
             (it is not failed: its result still joins the population when it finishes). For
             storages without a heartbeat (Journal storages), where a killed worker's trial stays
@@ -176,6 +179,7 @@ class WhaleSampler(BaseSampler):
         spiral_b: float = _D.spiral_b,
         avoid_duplicates: bool = _D.avoid_duplicates,
         screen_candidates: int | None = _D.screen_candidates,
+        screen_model: str = _D.screen_model,
         stale_after: float | None = None,
     ) -> None:
         arguments = locals()

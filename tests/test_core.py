@@ -21,7 +21,7 @@ from optuna_whale.core.schedule import (
     default_population_size,
     latin_hypercube,
 )
-from optuna_whale.core.screen import rank_surrogate, screen_surrogate
+from optuna_whale.core.screen import gp_surrogate, rank_surrogate, screen_surrogate
 
 
 def E(number: int, slot: int, cycle: int, x: np.ndarray, values: tuple[float, ...], violation: float = 0.0) -> Evaluation:
@@ -277,9 +277,58 @@ def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
     assert rank_surrogate(history[:5]) is None  # fewer than d + 3 points: no model
 
 
+def test_gp_screen_ranks_points_of_a_rotated_quadratic_and_needs_only_three() -> None:
+    """(G1)-(G5): the GP's mean orders fresh points like the function, and its expected
+    improvement picks good ones, also from fewer points than the quadratic needs (d + 3)."""
+    rng = np.random.default_rng(0)
+    q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    h = q @ np.diag([1.0, 10.0, 100.0, 1000.0]) @ q.T
+
+    def f(x: np.ndarray) -> np.ndarray:
+        z = np.atleast_2d(x) - 0.3
+        return np.einsum("ij,jk,ik->i", z, h, z)
+
+    from scipy.stats import spearmanr
+
+    pts = rng.random((60, 4))
+    history = pts[np.argsort(f(pts))]
+    gp, score = gp_surrogate(history), screen_surrogate(history)  # the default model
+    assert gp is not None and score is not None
+    test = rng.random((200, 4))
+    assert spearmanr(gp(test)[0], f(test)).statistic > 0.8
+    picked = f(test)[np.argsort(score(test))[:20]]  # the EI's best tenth
+    assert np.median(picked) < np.quantile(f(test), 0.2)
+    few, few_gp = screen_surrogate(history[:5]), gp_surrogate(history[:5])
+    assert few is not None and few_gp is not None and screen_surrogate(history[:5], model="quadratic") is None
+    mu_few = few_gp(history[:5])[0]
+    assert np.all(np.diff(mu_few) > 0)  # it interpolates the five ranks, best lowest
+    assert screen_surrogate(history[:2]) is None
+    with pytest.raises(ValueError, match="screen_model"):
+        screen_surrogate(history, model="rbf")
+
+
+def test_gp_expected_improvement_prefers_the_unexplored_over_a_known_bad_point() -> None:
+    """(G4)-(G5): at an evaluated point sigma is small, so a known bad point scores worse than
+    an unexplored one whose predicted mean is no better; the predicted mean itself is lowest
+    at the best point."""
+    rng = np.random.default_rng(2)
+    x = rng.random((12, 2))
+    history = x[np.argsort(np.sum((x - 0.2) ** 2, axis=1))]
+    gp = gp_surrogate(history)
+    assert gp is not None
+    mu, sd = gp(history)
+    assert int(np.argmin(mu)) == 0 and np.all(sd < 0.5)
+    score = screen_surrogate(history)
+    assert score is not None
+    worst = history[-1:]
+    far = np.array([[0.5 * (history[-1, 0] + history[-2, 0]), 0.999]])  # between bad points, unexplored
+    assert gp(far)[1][0] > gp(worst)[1][0]
+    assert score(far)[0] < score(worst)[0]
+
+
 def test_screening_goes_on_in_constrained_studies_with_the_violations() -> None:
     cfg = Config.for_cube(3, population_size=6)
-    assert cfg.screen_candidates == 4
+    assert cfg.screen_candidates == 8 and cfg.screen_model == "gp"
     builder = PopulationFold(cfg)
     rng = np.random.default_rng(1)
     for k in range(30):
@@ -310,12 +359,13 @@ def test_the_screen_prefers_candidates_it_predicts_feasible() -> None:
     violation = np.maximum(x[:, 0] - 0.5, 0.0)
     value = -x[:, 0]
     order = np.lexsort((value, violation))  # feasible by value, then infeasible by violation
-    score = screen_surrogate(x[order], x, violation)
-    assert score is not None
-    feasible, infeasible = np.array([[0.4, 0.5]]), np.array([[0.9, 0.5]])
-    assert score(feasible)[0] < score(infeasible)[0]
-    unconstrained = screen_surrogate(x[np.argsort(value)])
-    assert unconstrained is not None and unconstrained(infeasible)[0] < unconstrained(feasible)[0]
+    for model in ("gp", "quadratic"):
+        score = screen_surrogate(x[order], x, violation, model=model)
+        assert score is not None
+        feasible, infeasible = np.array([[0.4, 0.5]]), np.array([[0.9, 0.5]])
+        assert score(feasible)[0] < score(infeasible)[0]
+        unconstrained = screen_surrogate(x[np.argsort(value)], model=model)
+        assert unconstrained is not None and unconstrained(infeasible)[0] < unconstrained(feasible)[0]
 
 
 def _screening_population() -> Population:

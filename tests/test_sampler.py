@@ -65,6 +65,7 @@ def assert_same_population(a: Population, b: Population) -> None:
         ({"spiral_b": 0}, "spiral_b"),
         ({"avoid_duplicates": "no"}, "avoid_duplicates"),
         ({"screen_candidates": 0}, "screen_candidates"),
+        ({"screen_model": "rbf"}, r"screen_model.*\('gp', 'quadratic'\)"),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict, name: str) -> None:
@@ -436,7 +437,10 @@ def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
         np.testing.assert_allclose(x, space.snap(x))  # cell centres and one-hot vertices
         assert space.decode(x) == t.params
     cont = UnitCubeSpace({"x": optuna.distributions.FloatDistribution(0, 1)})
-    assert sampler._new_population(study, cont).config.screen_candidates == 4
+    assert sampler._new_population(study, cont).config.screen_candidates == 8
+    quadratic = WhaleSampler(screen_model="quadratic")
+    assert quadratic._new_population(study, cont).config.screen_candidates == 4
+    assert quadratic._new_population(study, space).config.screen_candidates == 8
     assert WhaleSampler(screen_candidates=2)._new_population(study, space).config.screen_candidates == 2
 
 

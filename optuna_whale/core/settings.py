@@ -19,15 +19,16 @@ from optuna_whale.core.schedule import (
     default_population_size,
     default_stagnation_generations,
 )
+from optuna_whale.core.screen import SCREEN_MODELS
 from optuna_whale.core.variants import MOVES, VARIANTS, Variant, variant_for
 
 __all__ = ["Config", "WhaleSettings"]
 
-#: Default screened candidates: on the BBOB tuning set 4 beat 1 and 8 (8 over-exploits); on the
-#: discrete HPOBench tuning set, where tried configurations are dropped before screening, 8 beat
-#: 4 and 16 (``benchmarks/results/tuning/README.md``).
-CONTINUOUS_SCREEN_CANDIDATES = 4
-DISCRETE_SCREEN_CANDIDATES = 8
+#: Default screened candidates (``benchmarks/results/tuning/README.md``): with the GP's expected
+#: improvement 8 on every space; with the quadratic, 4 on continuous spaces (on the BBOB tuning
+#: set 4 beat 1 and 8: its mean-only score over-exploits) and 8 on discrete ones (on the
+#: HPOBench tuning set, where tried configurations are dropped before screening, 8 beat 4 and 16).
+SCREEN_CANDIDATES = {("gp", False): 8, ("gp", True): 8, ("quadratic", False): 4, ("quadratic", True): 8}
 
 
 def _int(name: str, value: Any, minimum: int, allow_none: bool) -> None:
@@ -57,12 +58,15 @@ class WhaleSettings:
     spiral_b: float = 1.0
     avoid_duplicates: bool = True
     screen_candidates: int | None = None
+    screen_model: str = "gp"
 
     def __post_init__(self) -> None:
         _int("population_size", self.population_size, 2, allow_none=True)
         _int("cycle_generations", self.cycle_generations, 1, allow_none=True)
         _int("stagnation_generations", self.stagnation_generations, 1, allow_none=True)
         _int("screen_candidates", self.screen_candidates, 1, allow_none=True)
+        if self.screen_model not in SCREEN_MODELS:
+            raise ValueError(f"`screen_model` must be one of {SCREEN_MODELS}, got {self.screen_model!r}.")
         if self.variant not in VARIANTS:
             raise ValueError(f"`variant` must be one of {VARIANTS}, got {self.variant!r}.")
         if self.moves not in MOVES:
@@ -119,9 +123,7 @@ class WhaleSettings:
         n = self.population_size or default_population_size(size_dim)
         t = self.cycle_generations or default_cycle_generations(size_dim, n)
         s = self.stagnation_generations or default_stagnation_generations(t)
-        k = self.screen_candidates or (
-            DISCRETE_SCREEN_CANDIDATES if discrete else CONTINUOUS_SCREEN_CANDIDATES
-        )
+        k = self.screen_candidates or SCREEN_CANDIDATES[(self.screen_model, discrete)]
         return Config(
             dim=dim,
             population_size=n,
@@ -133,6 +135,7 @@ class WhaleSettings:
             eigen_probability=self.eigen_probability,
             population_growth=self.population_growth,
             screen_candidates=k,
+            screen_model=self.screen_model,
             avoid_duplicates=self.avoid_duplicates,
             native_lower=native_lower,
             native_upper=native_upper,
@@ -156,6 +159,7 @@ class Config:
     population_growth: float
     screen_candidates: int
     avoid_duplicates: bool
+    screen_model: str = "gp"
     native_lower: tuple[float, ...] | None = None
     native_upper: tuple[float, ...] | None = None
     n_params: int = 0

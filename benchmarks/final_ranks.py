@@ -1,0 +1,93 @@
+"""Mean ranks at the final budget from ``results.csv`` files, one sampler's runs replaced.
+
+For a report whose per-trial data (``runs.jsonl``) was not committed: rerun only the sampler
+whose code changed (``benchmarks/compare.py ... --samplers whale --out NEW``), then rank its
+new runs against the other samplers' committed runs by final regret, exactly as the report
+ranks them at its last budget (per problem the median over instances and seeds, ranks averaged
+over a group's problems), with Mann-Whitney wins / ties / losses per problem (p < 0.05)::
+
+    python benchmarks/final_ranks.py benchmarks/results/bbob-50d-heldout/results.csv NEW/results.csv \\
+        --replace whale --out NEW/final-ranks.md
+
+Runs are matched by (problem instance, seed); a problem instance that the new file lacks keeps
+no row of the replaced sampler, so only complete blocks are ranked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import scipy.stats as sps
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def table(rows: list[dict[str, str]], focus: str) -> list[str]:
+    """Markdown lines: per group the mean rank of each sampler, and ``focus``'s W/T/L."""
+    finals: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    samplers: list[str] = []
+    for r in rows:
+        finals[(r["group"], r["problem"], r["sampler"])].append(float(r["final_regret"]))
+        if r["sampler"] not in samplers:
+            samplers.append(r["sampler"])
+    groups = sorted({k[0] for k in finals})
+    out = ["| group | problems | " + " | ".join(samplers) + f" | {focus} W/T/L against each |",
+           "|---|---|" + "---|" * len(samplers) + "---|"]
+    for g in groups:
+        problems = sorted({k[1] for k in finals if k[0] == g})
+        acc: dict[str, list[float]] = defaultdict(list)
+        wtl: dict[str, list[int]] = {s: [0, 0, 0] for s in samplers if s != focus}
+        for p in problems:
+            present = [s for s in samplers if (g, p, s) in finals]
+            meds = [float(np.median(finals[(g, p, s)])) for s in present]
+            for s, rk in zip(present, sps.rankdata(meds), strict=True):
+                acc[s].append(float(rk))
+            if (g, p, focus) not in finals:
+                continue
+            fa = finals[(g, p, focus)]
+            for s in wtl:
+                fb = finals.get((g, p, s))
+                if fb is None:
+                    continue
+                if np.allclose(fa, fb) or len(fa) < 2 or len(fb) < 2 or sps.mannwhitneyu(fa, fb, alternative="two-sided").pvalue >= 0.05:
+                    wtl[s][1] += 1
+                else:
+                    wtl[s][0 if np.median(fa) < np.median(fb) else 2] += 1
+        cells = [f"{np.mean(acc[s]):.2f}" if acc[s] else "-" for s in samplers]
+        w = ", ".join(f"{s} {a}/{b}/{c}" for s, (a, b, c) in wtl.items())
+        out.append(f"| {g} | {len(problems)} | " + " | ".join(cells) + f" | {w} |")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("old", type=Path, help="the committed results.csv")
+    parser.add_argument("new", type=Path, help="results.csv of the rerun (only the replaced sampler's runs are read)")
+    parser.add_argument("--replace", default="whale", help="the sampler whose runs come from NEW (default whale)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
+    args = parser.parse_args(argv)
+    new = [r for r in read(args.new) if r["sampler"] == args.replace]
+    if not new:
+        parser.error(f"{args.new} holds no run of {args.replace!r}")
+    blocks = {(r["run_problem"], r["seed"]) for r in new}
+    old = [r for r in read(args.old) if r["sampler"] != args.replace and (r["run_problem"], r["seed"]) in blocks]
+    lines = table(new + old, args.replace)
+    text = "\n".join(lines)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(
+            f"Mean rank by final regret (lower is better); {args.replace} from `{args.new}`, the others from "
+            f"`{args.old}`.\n\nCommand: `python benchmarks/final_ranks.py {args.old} {args.new} --replace "
+            f"{args.replace}{' --out ' + str(args.out) if args.out else ''}`\n\n{text}\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
