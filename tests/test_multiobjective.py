@@ -181,9 +181,11 @@ def test_constraints_half_infeasible_best_trials_are_feasible(directions: list[s
     assert sum(x <= 0 for x in late) >= 0.25 * len(late)
 
 
-def test_the_violation_term_keeps_infeasible_trials_near_the_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
-    """(Q6): with the predicted violation in the screen's score, the later infeasible trials stay
-    close to the feasible half's boundary; without it (weight 0) they stray further."""
+@pytest.mark.parametrize("model", ["gp", "quadratic"])
+def test_the_violation_term_keeps_infeasible_trials_near_the_boundary(monkeypatch: pytest.MonkeyPatch, model: str) -> None:
+    """(G6-G7) and (Q6): with the feasibility model in the screen's score, the later infeasible
+    trials stay close to the feasible half's boundary; without it (no PF, or weight 0) they
+    stray further."""
     import optuna_whale.core.screen as screen
 
     def objective(trial: optuna.Trial) -> float:
@@ -194,13 +196,16 @@ def test_the_violation_term_keeps_infeasible_trials_near_the_boundary(monkeypatc
     def straying() -> float:
         medians = []
         for seed in range(3):
-            study = optuna.create_study(sampler=WhaleSampler(seed=seed))
+            study = optuna.create_study(sampler=WhaleSampler(seed=seed, screen_model=model))
             study.optimize(objective, n_trials=150)
             medians.append(np.median([t.params["x0"] for t in study.trials[75:] if t.params["x0"] > 0]))
         return float(np.median(medians))
 
     with_term = straying()
-    monkeypatch.setattr(screen, "VIOLATION_WEIGHT", 0.0)
+    if model == "gp":
+        monkeypatch.setattr(screen, "feasibility_gp", lambda *args: None)
+    else:
+        monkeypatch.setattr(screen, "VIOLATION_WEIGHT", 0.0)
     without = straying()
     assert with_term < 0.5 * without, (with_term, without)
 

@@ -18,6 +18,10 @@ a large ``sigma``, so ``K = 8`` candidates can be screened without the over-expl
 made ``K = 8`` worse than 4 for a mean-only model (tuning log). The kernel has one length scale,
 fitted by the marginal likelihood over five values (five Cholesky factorisations of at most
 ``400 x 400``; about 130 points at d = 10), so that a trial's overhead stays in milliseconds.
+On the tuning sets the GP with EI and 8 candidates beat the quadratic with 4 at d = 5 and 10 at
+every budget and at d = 2 at 10 d and 20 d trials, lost at d = 2 at 50 d; in constrained
+studies (G6-G7) found better feasible values than (Q5-Q6) on more functions at d = 2 and 5, with
+fewer trials feasible (``benchmarks/results/tuning/README.md``).
 
 The other model, ``"quadratic"`` (the default before the GP), is a ridge-regularised quadratic::
 
@@ -28,14 +32,24 @@ The other model, ``"quadratic"`` (the default before the GP), is a ridge-regular
 
 In a constrained study the ranks are those of the constrained order (O1-O3 of
 :mod:`optuna_whale.core.records`: feasible by value, then infeasible by violation), and the
-violation itself is modelled, whichever the rank model, by a ridge quadratic on the same features, fitted to the
-cycle's ``n`` newest evaluations, feasible or not (the ranked points are nearly all feasible
-once the search has found the feasible region); a candidate's score adds its predicted
-violation, weighted on the scale of the ranks (a predicted violation of ``max V`` costs
-``lambda_V`` times the whole rank range)::
+violation is modelled from the cycle's ``n`` newest evaluations, feasible or not (the ranked
+points are nearly all feasible once the search has found the feasible region). With the GP, a
+second process of the same form (G2-G4) fits their violations ``V_i / max V`` (standardised to
+zero mean and unit variance, ``m`` and ``s`` undone in the prediction), and a candidate's score
+is its expected feasible improvement, EI times the probability of feasibility (Schonlau, Welch &
+Jones 1998; Gardner et al. 2014)::
+
+    PF(z) = Phi(-mu_V(z) / sigma_V(z))                                                          (G6)
+    score(x) = -EI(z) PF(z)                                                                     (G7)
+
+(``V = 0`` on every feasible point, so PF is about 1/2 there and falls towards 0 where the
+violation is predicted to grow: a weight that orders candidates, not a calibrated probability.)
+With the quadratic, the violation is a second ridge quadratic on the same features, and a
+candidate's score adds its predicted violation, weighted on the scale of the ranks (a predicted
+violation of ``max V`` costs ``lambda_V`` times the whole rank range)::
 
     v(z) = u_0 + sum_j u_j z_j + sum_{j <= k} u_jk z_j z_k,  fitted like (Q3) to V_i / max V  (Q5)
-    score(x) = q(z) + lambda_V max(0, v(z)),   lambda_V = 3     (with the GP: -EI(z) + ...)   (Q6)
+    score(x) = q(z) + lambda_V max(0, v(z)),   lambda_V = 3                                (Q6)
 
 (On the tuning set ``lambda_V = 3`` kept more trials feasible than 1 and found better values;
 ranking a predicted violation behind every predicted-feasible candidate, ``lambda_V = inf``,
@@ -134,17 +148,11 @@ def rank_targets(n: int) -> np.ndarray:
     return (np.arange(n, dtype=float) - (n - 1) / 2) / n * math.sqrt(12.0)
 
 
-def gp_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
-    """The Gaussian process (G1)-(G4) fitted to ``ranked`` (positions sorted best first): a
-    function of cube points returning the predicted mean and standard deviation of their
-    rank (G1 units, lower is better). None with fewer than 3 points or no factorisation."""
-    n, d = ranked.shape
-    if n < 3:
-        return None
-    centre = ranked[0]
-    scale = ranked.std(axis=0) + 1e-12  # (Q2)
-    z = (ranked - centre) / scale
-    y = rank_targets(n)  # (G1)
+def fit_gp(z: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+    """(G2)-(G4) fitted to targets ``y`` (unit variance) at standardised points ``z``: a
+    function of standardised points returning the predicted mean and standard deviation.
+    None where no length scale gives a factorisation."""
+    n, d = z.shape
     diff = z[:, None, :] - z[None, :, :]
     sq = np.einsum("ijk,ijk->ij", diff, diff)
     fit: tuple[float, float, np.ndarray, np.ndarray] | None = None
@@ -162,14 +170,47 @@ def gp_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray,
         return None
     _, ell, chol, alpha = fit
 
-    def predict(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        dz = (np.atleast_2d(x) - centre)[:, None, :] / scale - z[None, :, :]
+    def predict(zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dz = zc[:, None, :] - z[None, :, :]
         ks = np.exp(-0.5 * np.einsum("ijk,ijk->ij", dz, dz) / ell**2)
         v = np.linalg.solve(chol, ks.T)
         var = 1.0 + GP_NOISE - np.einsum("ij,ij->j", v, v)  # (G4)
         return ks @ alpha, np.sqrt(np.maximum(var, 1e-12))
 
     return predict
+
+
+def gp_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+    """The Gaussian process (G1)-(G4) fitted to ``ranked`` (positions sorted best first): a
+    function of cube points returning the predicted mean and standard deviation of their
+    rank (G1 units, lower is better). None with fewer than 3 points or no factorisation."""
+    n, d = ranked.shape
+    if n < 3:
+        return None
+    centre = ranked[0]
+    scale = ranked.std(axis=0) + 1e-12  # (Q2)
+    predict = fit_gp((ranked - centre) / scale, rank_targets(n))  # (G1)
+    if predict is None:
+        return None
+    return lambda x: predict((np.atleast_2d(x) - centre) / scale)
+
+
+def feasibility_gp(
+    recent: np.ndarray, violations: np.ndarray, centre: np.ndarray, scale: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """(G6): the probability that a cube point is feasible, from a GP on the violations
+    ``V_i / max V`` of the points ``recent`` (standardised to unit variance)."""
+    t = violations / np.max(violations)
+    m, s = float(t.mean()), float(t.std()) + 1e-12
+    predict = fit_gp((recent - centre) / scale, (t - m) / s)
+    if predict is None:
+        return None
+
+    def pf(x: np.ndarray) -> np.ndarray:
+        mu, sd = predict((np.atleast_2d(x) - centre) / scale)
+        return _normal_cdf(-(m + s * mu) / (s * sd))  # (G6)
+
+    return pf
 
 
 def screen_surrogate(
@@ -179,9 +220,9 @@ def screen_surrogate(
     model: str = "gp",
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """The screen's score, lower is better: ``model`` (:data:`SCREEN_MODELS`) fitted to
-    ``ranked`` (sorted best first), -EI (G5) for the GP, the quadratic's (Q1)-(Q3), plus
-    (Q5)-(Q6) fitted to the points ``recent`` and their ``violations`` where some violation is
-    positive. None with too few ranked points (GP: 3, quadratic: ``d + 3``)."""
+    ``ranked`` (sorted best first), -EI (G5) for the GP, the quadratic's (Q1)-(Q3); where some
+    of the ``violations`` of the points ``recent`` is positive, the GP's -EI times PF (G6-G7),
+    the quadratic's plus (Q5)-(Q6). None with too few ranked points (GP: 3, quadratic: d + 3)."""
     if model not in SCREEN_MODELS:
         raise ValueError(f"`screen_model` must be one of {SCREEN_MODELS}, got {model!r}.")
     n, d = ranked.shape
@@ -207,7 +248,17 @@ def screen_surrogate(
         def rank_score(x: np.ndarray) -> np.ndarray:
             return np.einsum("ij,j->i", quadratic_features((np.atleast_2d(x) - centre) / scale), w)  # (Q1)
 
-    u_v = _violation_model(recent, violations, centre, scale)
+    constrained = recent is not None and violations is not None and violations.size >= 3 and np.max(violations) > 0
+    if model == "gp" and constrained:
+        assert recent is not None and violations is not None
+        pf = feasibility_gp(recent, violations, centre, scale)
+        if pf is not None:
+
+            def expected_feasible_improvement(x: np.ndarray) -> np.ndarray:
+                return rank_score(x) * pf(x)  # (G7)
+
+            return expected_feasible_improvement
+    u_v = _violation_model(recent, violations, centre, scale) if model == "quadratic" else None
 
     def score(x: np.ndarray) -> np.ndarray:
         s = rank_score(x)
