@@ -9,8 +9,12 @@ over a group's problems), with Mann-Whitney wins / ties / losses per problem (p 
     python benchmarks/final_ranks.py benchmarks/results/bbob-50d-heldout/results.csv NEW/results.csv \\
         --replace whale --out NEW/final-ranks.md
 
-Runs are matched by (problem instance, seed); a problem instance that the new file lacks keeps
-no row of the replaced sampler, so only complete blocks are ranked.
+For ``optuna-whale compare``'s ``results.csv`` (runs with model metrics) the table is per
+sampler instead: the median of the runs' best feasible values, the feasible trials, the mean
+rank over seeds and the Mann-Whitney p against the replaced sampler.
+
+Runs are matched by (problem instance, seed): only the blocks present in both files are ranked
+(the rerun may cover more problems than the committed report, or fewer).
 """
 
 from __future__ import annotations
@@ -66,6 +70,33 @@ def table(rows: list[dict[str, str]], focus: str) -> list[str]:
     return out
 
 
+def metric_table(rows: list[dict[str, str]], focus: str) -> list[str]:
+    """Markdown lines for runs with model metrics (``optuna-whale compare``'s ``results.csv``):
+    per sampler the median over seeds of each run's best feasible value (a run without one
+    counts as inf), the feasible trials, the mean rank over seeds and the two-sided
+    Mann-Whitney p of ``focus`` against it."""
+    by: dict[str, dict[str, float]] = defaultdict(dict)
+    feasible: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        v = r["best_feasible_value"]
+        by[r["sampler"]][r["seed"]] = float(v) if v not in ("", None) else float("inf")
+        feasible[r["sampler"]][0] += int(r["feasible_trials"])
+        feasible[r["sampler"]][1] += int(r["n_trials"])
+    samplers = list(by)
+    seeds = sorted(set.intersection(*(set(by[s]) for s in samplers)), key=int)
+    ranks: dict[str, list[float]] = defaultdict(list)
+    for seed in seeds:
+        for s, rk in zip(samplers, sps.rankdata([by[s][seed] for s in samplers]), strict=True):
+            ranks[s].append(float(rk))
+    out = [f"| sampler | median best feasible value | feasible trials | mean rank | {focus} against it: p |",
+           "|---|---|---|---|---|"]
+    for s in samplers:
+        vals = [by[s][k] for k in seeds]
+        p = "-" if s == focus else f"{sps.mannwhitneyu([by[focus][k] for k in seeds], vals, alternative='two-sided').pvalue:.3f}"
+        out.append(f"| {s} | {np.median(vals):.4g} | {feasible[s][0]}/{feasible[s][1]} | {np.mean(ranks[s]):.2f} | {p} |")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("old", type=Path, help="the committed results.csv")
@@ -76,15 +107,21 @@ def main(argv: list[str] | None = None) -> None:
     new = [r for r in read(args.new) if r["sampler"] == args.replace]
     if not new:
         parser.error(f"{args.new} holds no run of {args.replace!r}")
-    blocks = {(r["run_problem"], r["seed"]) for r in new}
-    old = [r for r in read(args.old) if r["sampler"] != args.replace and (r["run_problem"], r["seed"]) in blocks]
-    lines = table(new + old, args.replace)
+    old = [r for r in read(args.old) if r["sampler"] != args.replace]
+    def block(r: dict[str, str]) -> tuple[str, str]:
+        return r.get("run_problem", r["problem"]), r["seed"]
+
+    both = {block(r) for r in new} & {block(r) for r in old}
+    new = [r for r in new if block(r) in both]
+    old = [r for r in old if block(r) in both]
+    metric = "best_feasible_value" in new[0]
+    lines = (metric_table if metric else table)(new + old, args.replace)
     text = "\n".join(lines)
     print(text)
     if args.out is not None:
         args.out.write_text(
-            f"Mean rank by final regret (lower is better); {args.replace} from `{args.new}`, the others from "
-            f"`{args.old}`.\n\nCommand: `python benchmarks/final_ranks.py {args.old} {args.new} --replace "
+            f"{'Best feasible values per sampler' if metric else 'Mean rank by final regret (lower is better)'}; "
+            f"{args.replace} from `{args.new}`, the others from `{args.old}`.\n\nCommand: `python benchmarks/final_ranks.py {args.old} {args.new} --replace "
             f"{args.replace}{' --out ' + str(args.out) if args.out else ''}`\n\n{text}\n"
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -256,9 +258,8 @@ def test_failed_start_respawns_from_an_occupied_whale() -> None:
 # -- surrogate screening ---------------------------------------------------------------------
 
 
-def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
-
-    rng = np.random.default_rng(0)
+def _rotated_quadratic(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    """A rotated 4-d ellipsoid (condition 1e3) with its minimum at 0.3."""
     q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
     h = q @ np.diag([1.0, 10.0, 100.0, 1000.0]) @ q.T
 
@@ -266,6 +267,12 @@ def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
         z = np.atleast_2d(x) - 0.3
         return np.einsum("ij,jk,ik->i", z, h, z)
 
+    return f
+
+
+def test_surrogate_ranks_points_of_a_rotated_quadratic() -> None:
+    rng = np.random.default_rng(0)
+    f = _rotated_quadratic(rng)
     pts = rng.random((60, 4))
     history = pts[np.argsort(f(pts))]  # best first, as the population keeps them
     model = rank_surrogate(history)
@@ -281,13 +288,7 @@ def test_gp_screen_ranks_points_of_a_rotated_quadratic_and_needs_only_three() ->
     """(G1)-(G5): the GP's mean orders fresh points like the function, and its expected
     improvement picks good ones, also from fewer points than the quadratic needs (d + 3)."""
     rng = np.random.default_rng(0)
-    q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
-    h = q @ np.diag([1.0, 10.0, 100.0, 1000.0]) @ q.T
-
-    def f(x: np.ndarray) -> np.ndarray:
-        z = np.atleast_2d(x) - 0.3
-        return np.einsum("ij,jk,ik->i", z, h, z)
-
+    f = _rotated_quadratic(rng)
     from scipy.stats import spearmanr
 
     pts = rng.random((60, 4))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -421,3 +422,54 @@ def test_best_so_far_band_is_median_and_quartiles_with_unfound_as_worst() -> Non
     med, lo, hi = plots.band([[1.0, 0.5], [math.inf, 0.25], [4.0, 1.0], [2.0, 2.0]])
     assert med[1] == pytest.approx(0.75) and lo[1] == pytest.approx(0.4375) and hi[1] == pytest.approx(1.25)
     assert med[0] == pytest.approx(3.0) and math.isnan(hi[0])  # the run with nothing yet counts as worst
+
+
+def _load_script(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reuse_takes_the_other_samplers_runs_and_reruns_the_changed_one(tmp_path: Path) -> None:
+    """``--reuse R --rerun whale``: random's runs come from R unchanged (its values in R were
+    altered to tell them apart), WhaleSampler's are run again and match a fresh run."""
+    compare = _load_script("compare")
+    grid = ["--dims", "2", "--functions", "1", "--seeds", "2", "--budget-per-dim", "5",
+            "--samplers", "whale,random", "--no-progress"]
+    assert compare.main([*grid, "--out", str(tmp_path / "a")]) == 0
+    records = [json.loads(line) for line in (tmp_path / "a" / "runs.jsonl").read_text().splitlines()]
+    for r in records:  # mark every reused run; WhaleSampler's marks must not survive
+        r["values"] = [v + 1000.0 for v in r["values"]]
+    reuse = tmp_path / "reuse.jsonl"
+    reuse.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert compare.main([*grid, "--reuse", str(reuse), "--rerun", "whale", "--out", str(tmp_path / "b")]) == 0
+    fresh = {(r["sampler"], r["seed"]): r["values"] for r in map(json.loads, (tmp_path / "a" / "runs.jsonl").read_text().splitlines())}
+    again = {(r["sampler"], r["seed"]): r["values"] for r in map(json.loads, (tmp_path / "b" / "runs.jsonl").read_text().splitlines())}
+    assert again.keys() == fresh.keys()
+    for (smp, seed), values in again.items():
+        if smp == "random":
+            assert values == [v + 1000.0 for v in fresh[(smp, seed)]]
+        else:
+            assert values == fresh[(smp, seed)]
+    with pytest.raises(SystemExit):
+        compare.main([*grid, "--reuse", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "c")])
+
+
+def test_final_ranks_replace_one_samplers_runs_and_rank_common_blocks(tmp_path: Path) -> None:
+    final_ranks = _load_script("final_ranks")
+    head = "group,problem,run_problem,sampler,seed,n_trials,final_regret,auc_log10_regret,sampler_ms_per_trial,wall_seconds\n"
+
+    def rows(sampler: str, regrets: dict[str, list[float]]) -> str:
+        return "".join(f"g,{p},{p}-i{i},{sampler},0,10,{v},0,0,0\n" for p, vs in regrets.items() for i, v in enumerate(vs))
+
+    old = tmp_path / "old.csv"
+    old.write_text(head + rows("whale", {"p1": [9.0] * 5, "p2": [9.0] * 5}) + rows("tpe", {"p1": [2.0] * 5, "p2": [2.0] * 5}))
+    new = tmp_path / "new.csv"  # p3 is not in the old report: not ranked
+    new.write_text(head + rows("whale", {"p1": [1.0] * 5, "p2": [3.0] * 5, "p3": [0.0] * 5}))
+    out = tmp_path / "ranks.md"
+    final_ranks.main([str(old), str(new), "--replace", "whale", "--out", str(out)])
+    line = next(x for x in out.read_text().splitlines() if x.startswith("| g |"))
+    assert line.split("|")[2:5] == [" 2 ", " 1.50 ", " 1.50 "]  # whale wins p1, loses p2
+    assert "tpe 1/0/1" in line
