@@ -276,7 +276,10 @@ def test_ctrl_c_with_two_jobs_prints_interrupted_at_once_and_the_rerun_completes
     args = [sys.executable, "-m", "optuna_whale", "compare", "--task", "bbob:f1:d2", "--trials", "1000", "--seeds", "3",
             "--samplers", "tpe", "--jobs", "2", "--no-progress", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    # SIGINT back to its default in the child (a background job of a non-interactive shell ignores
+    # it, children inherit that, and Python then installs no KeyboardInterrupt handler)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     header = proc.stdout.readline()  # printed just before the workers start
     assert "3 runs, --jobs 2" in header, header

@@ -120,6 +120,14 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+def _interruptible() -> None:
+    """In the child before exec: SIGINT back to its default. A test process started as a
+    background job of a non-interactive shell ignores SIGINT, its children inherit that, and
+    Python then installs no KeyboardInterrupt handler: the Ctrl-C under test would never arrive.
+    At a terminal Ctrl-C is never ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _states(url: str) -> dict[str, list[TrialState]]:
     storage = optuna.storages.RDBStorage(url)
     try:
@@ -140,7 +148,8 @@ def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(tmp_path: Path, runs: in
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     progress = tmp_path / "progress.txt"
     cmd = [sys.executable, str(script), url, str(runs), str(progress)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_interruptible)
     deadline = time.monotonic() + 60
     started = 3 if runs == 6 else 13  # with 3 runs: the first two finished, the last one running
     # the objective's own progress file, not the SQLite file: a read of a busy database can
