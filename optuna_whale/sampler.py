@@ -135,14 +135,15 @@ class WhaleSampler(BaseSampler):
             are wanted. Spaces with a continuous parameter, and the canonical variant, are never
             affected.
         screen_candidates: Moves drawn per trial; a surrogate fitted to the ranks of the cycle's
-            best evaluations keeps the most promising one, in constrained studies with a
-            quadratic predicting the violation (1: no screening; default variant, single
-            objective only). ``None``: 8, or with ``screen_model="quadratic"`` 4 on a space with
+            best evaluations keeps the most promising one, in constrained studies with a model
+            of the violation (1: no screening; default variant, single objective only). ``None``: 8, or with ``screen_model="quadratic"`` 4 on a space with
             a continuous parameter (chosen on the tuning sets,
             ``benchmarks/results/tuning/README.md``).
         screen_model: The surrogate: ``"gp"``, a Gaussian process on the ranks whose expected
-            improvement scores the candidates, or ``"quadratic"``, a ridge quadratic of the
-            ranks (the default of earlier releases). Equations in ``optuna_whale/core/screen.py``.
+            improvement scores the candidates (with constraints: times the probability of
+            feasibility from a second GP on the violations), or ``"quadratic"``, a ridge
+            quadratic of the ranks plus a quadratic penalty for the predicted violation (the
+            default of earlier releases). Equations in ``optuna_whale/core/screen.py``.
         stale_after: Seconds after its start at which a RUNNING trial stops holding its slot
             (it is not failed: its result still joins the population when it finishes). For
             storages without a heartbeat (Journal storages), where a killed worker's trial stays
