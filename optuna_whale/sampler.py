@@ -54,8 +54,11 @@ _INDEPENDENT_WARNING = (
 
 _D = WhaleSettings()  # the defaults, written once
 
-#: Proposals one trial may make while another process's trial holds the slot it chose.
-MAX_CLAIM_ATTEMPTS = 4
+#: Proposals one trial may make while another process's trial holds the slot it chose. 8, not
+#: 4: with the GP screen a proposal takes milliseconds, the window between a trial's read and
+#: its tag is wider, and six sampler instances on one SQLite study kept an overlap after 4
+#: attempts in about one run in six (``tests/test_slot_claims.py``; none in 8 runs with 8).
+MAX_CLAIM_ATTEMPTS = 8
 
 
 def _check_flag(name: str, value: Any) -> None:
