@@ -129,6 +129,11 @@ def rank_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | N
     return screen_surrogate(ranked, model="quadratic")
 
 
+def _frame(ranked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Q2)'s ``x_best`` and per-coordinate spread ``s`` of the ranked points (best first)."""
+    return ranked[0], ranked.std(axis=0) + 1e-12
+
+
 def _violation_model(
     recent: np.ndarray | None, violations: np.ndarray | None, centre: np.ndarray, scale: np.ndarray
 ) -> np.ndarray | None:
@@ -184,11 +189,10 @@ def gp_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray,
     """The Gaussian process (G1)-(G4) fitted to ``ranked`` (positions sorted best first): a
     function of cube points returning the predicted mean and standard deviation of their
     rank (G1 units, lower is better). None with fewer than 3 points or no factorisation."""
-    n, d = ranked.shape
+    n = ranked.shape[0]
     if n < 3:
         return None
-    centre = ranked[0]
-    scale = ranked.std(axis=0) + 1e-12  # (Q2)
+    centre, scale = _frame(ranked)  # (Q2)
     predict = fit_gp((ranked - centre) / scale, rank_targets(n))  # (G1)
     if predict is None:
         return None
@@ -196,10 +200,12 @@ def gp_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray,
 
 
 def feasibility_gp(
-    recent: np.ndarray, violations: np.ndarray, centre: np.ndarray, scale: np.ndarray
+    ranked: np.ndarray, recent: np.ndarray, violations: np.ndarray
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """(G6): the probability that a cube point is feasible, from a GP on the violations
-    ``V_i / max V`` of the points ``recent`` (standardised to unit variance)."""
+    ``V_i / max V`` of the points ``recent`` (standardised to unit variance), in the frame (Q2)
+    of the ``ranked`` points."""
+    centre, scale = _frame(ranked)
     t = violations / np.max(violations)
     m, s = float(t.mean()), float(t.std()) + 1e-12
     predict = fit_gp((recent - centre) / scale, (t - m) / s)
@@ -228,43 +234,40 @@ def screen_surrogate(
     n, d = ranked.shape
     if n < (3 if model == "gp" else d + 3):
         return None
-    centre = ranked[0]
-    scale = ranked.std(axis=0) + 1e-12  # (Q2)
     if model == "gp":
-        gp = gp_surrogate(ranked)
-        if gp is None:
-            return None
-        y_best = float(rank_targets(n)[0])  # y_0 of (G1)
-
-        def rank_score(x: np.ndarray) -> np.ndarray:
-            mu, sd = gp(x)
-            u = (y_best - mu) / sd
-            return -((y_best - mu) * _normal_cdf(u) + sd * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi))  # (G5)
-    else:
-        w = _ridge(quadratic_features((ranked - centre) / scale), np.arange(n, dtype=float) / n)  # (Q3)
-        if w is None:
-            return None
-
-        def rank_score(x: np.ndarray) -> np.ndarray:
-            return np.einsum("ij,j->i", quadratic_features((np.atleast_2d(x) - centre) / scale), w)  # (Q1)
-
-    constrained = recent is not None and violations is not None and violations.size >= 3 and np.max(violations) > 0
-    if model == "gp" and constrained:
-        assert recent is not None and violations is not None
-        pf = feasibility_gp(recent, violations, centre, scale)
-        if pf is not None:
-
-            def expected_feasible_improvement(x: np.ndarray) -> np.ndarray:
-                return rank_score(x) * pf(x)  # (G7)
-
-            return expected_feasible_improvement
-    u_v = _violation_model(recent, violations, centre, scale) if model == "quadratic" else None
+        return _gp_score(ranked, recent, violations)
+    centre, scale = _frame(ranked)  # (Q2)
+    w = _ridge(quadratic_features((ranked - centre) / scale), np.arange(n, dtype=float) / n)  # (Q3)
+    if w is None:
+        return None
+    u = _violation_model(recent, violations, centre, scale)
 
     def score(x: np.ndarray) -> np.ndarray:
-        s = rank_score(x)
-        if u_v is not None:
-            f = quadratic_features((np.atleast_2d(x) - centre) / scale)
-            s = s + VIOLATION_WEIGHT * np.maximum(np.einsum("ij,j->i", f, u_v), 0.0)  # (Q6)
+        f = quadratic_features((np.atleast_2d(x) - centre) / scale)
+        s = np.einsum("ij,j->i", f, w)  # (Q1)
+        if u is not None:
+            s = s + VIOLATION_WEIGHT * np.maximum(np.einsum("ij,j->i", f, u), 0.0)  # (Q6)
         return s
+
+    return score
+
+
+def _gp_score(
+    ranked: np.ndarray, recent: np.ndarray | None, violations: np.ndarray | None
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """-EI (G5), or -EI times PF (G6-G7) where some of the ``violations`` is positive."""
+    gp = gp_surrogate(ranked)
+    if gp is None:
+        return None
+    y_best = float(rank_targets(ranked.shape[0])[0])  # y_0 of (G1)
+    pf = None
+    if recent is not None and violations is not None and violations.size >= 3 and np.max(violations) > 0:
+        pf = feasibility_gp(ranked, recent, violations)
+
+    def score(x: np.ndarray) -> np.ndarray:
+        mu, sd = gp(x)
+        u = (y_best - mu) / sd
+        ei = (y_best - mu) * _normal_cdf(u) + sd * np.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)  # (G5)
+        return -ei if pf is None else -ei * pf(x)  # (G7)
 
     return score
