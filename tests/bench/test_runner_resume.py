@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +121,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _interruptible() -> None:
-    """In the child before exec: SIGINT back to its default. A test process started as a
-    background job of a non-interactive shell ignores SIGINT, its children inherit that, and
-    Python then installs no KeyboardInterrupt handler: the Ctrl-C under test would never arrive.
-    At a terminal Ctrl-C is never ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _states(url: str) -> dict[str, list[TrialState]]:
     storage = optuna.storages.RDBStorage(url)
     try:
@@ -138,7 +131,9 @@ def _states(url: str) -> dict[str, list[TrialState]]:
 
 
 @pytest.mark.parametrize("runs", [6, 3])
-def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(tmp_path: Path, runs: int) -> None:
+def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(
+    tmp_path: Path, runs: int, interruptible: Callable[[], None]
+) -> None:
     """SIGINT to the parent of 2 worker processes: queued runs never start, the workers' trials
     end within a second, finished trials are kept, the same call completes every run. With 3
     runs a worker is idle (waiting for work) when the signal comes."""
@@ -149,11 +144,11 @@ def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(tmp_path: Path, runs: in
     progress = tmp_path / "progress.txt"
     cmd = [sys.executable, str(script), url, str(runs), str(progress)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=_interruptible)
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 60
     started = 3 if runs == 6 else 13  # with 3 runs: the first two finished, the last one running
-    # the objective's own progress file, not the SQLite file: a read of a busy database can
-    # wait on its lock for a second, long enough for a loaded machine to finish every run
+    # the objective's own progress file, not the SQLite file, whose read can wait on the
+    # writers' lock
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
         if progress.exists() and len(progress.read_text().splitlines()) >= started:
