@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import scipy.stats as sps
 
+from optuna_whale.bench.stats import rankdata_rows, win_tie_loss
+
 
 def read(path: Path) -> list[dict[str, str]]:
     with path.open() as f:
@@ -49,21 +51,14 @@ def table(rows: list[dict[str, str]], focus: str) -> list[str]:
         acc: dict[str, list[float]] = defaultdict(list)
         wtl: dict[str, list[int]] = {s: [0, 0, 0] for s in samplers if s != focus}
         for p in problems:
-            present = [s for s in samplers if (g, p, s) in finals]
-            meds = [float(np.median(finals[(g, p, s)])) for s in present]
-            for s, rk in zip(present, sps.rankdata(meds), strict=True):
-                acc[s].append(float(rk))
+            medians = {s: float(np.median(finals[(g, p, s)])) for s in samplers if (g, p, s) in finals}
+            for s, rk in rankdata_rows(medians).items():
+                acc[s].append(rk)
             if (g, p, focus) not in finals:
                 continue
-            fa = finals[(g, p, focus)]
             for s in wtl:
-                fb = finals.get((g, p, s))
-                if fb is None:
-                    continue
-                if np.allclose(fa, fb) or len(fa) < 2 or len(fb) < 2 or sps.mannwhitneyu(fa, fb, alternative="two-sided").pvalue >= 0.05:
-                    wtl[s][1] += 1
-                else:
-                    wtl[s][0 if np.median(fa) < np.median(fb) else 2] += 1
+                if (g, p, s) in finals:
+                    wtl[s][win_tie_loss(finals[(g, p, focus)], finals[(g, p, s)])] += 1
         cells = [f"{np.mean(acc[s]):.2f}" if acc[s] else "-" for s in samplers]
         w = ", ".join(f"{s} {a}/{b}/{c}" for s, (a, b, c) in wtl.items())
         out.append(f"| {g} | {len(problems)} | " + " | ".join(cells) + f" | {w} |")

@@ -127,6 +127,17 @@ def whale_behind(
     return out
 
 
+def win_tie_loss(a: Sequence[float], b: Sequence[float]) -> int:
+    """0 (win), 1 (tie) or 2 (loss) of the runs ``a`` against ``b`` (lower is better): a tie
+    unless a two-sided Mann-Whitney test gives p < 0.05 (equal runs, or fewer than 2 on a side,
+    are a tie); then the lower median wins."""
+    if np.allclose(a, b) or len(a) < 2 or len(b) < 2:
+        return 1
+    if float(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue) >= 0.05:
+        return 1
+    return 0 if np.median(a) < np.median(b) else 2
+
+
 def summarise(
     records: list[dict[str, Any]],
     budgets: Sequence[int] | None = None,
@@ -209,23 +220,11 @@ def summarise(
             for b_ in samplers:
                 if a == b_:
                     continue
-                w = t = lo = 0
+                counts = [0, 0, 0]
                 for q in sorted(pids):
-                    if (q, a) not in curves or (q, b_) not in curves:
-                        continue
-                    fa = [c[-1] for c in curves[(q, a)]]
-                    fb = [c[-1] for c in curves[(q, b_)]]
-                    if np.allclose(fa, fb) or len(fa) < 2 or len(fb) < 2:
-                        t += 1
-                        continue
-                    pv = float(sps.mannwhitneyu(fa, fb, alternative="two-sided").pvalue)
-                    if pv >= 0.05:
-                        t += 1
-                    elif np.median(fa) < np.median(fb):
-                        w += 1
-                    else:
-                        lo += 1
-                wtl[g][a][b_] = [w, t, lo]
+                    if (q, a) in curves and (q, b_) in curves:
+                        counts[win_tie_loss([c[-1] for c in curves[(q, a)]], [c[-1] for c in curves[(q, b_)]])] += 1
+                wtl[g][a][b_] = counts
 
     behind = whale_behind(curves, groups) if "whale" in samplers else {}
 
