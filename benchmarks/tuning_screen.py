@@ -15,9 +15,10 @@ kept with ``benchmarks/compare.py`` (the harness); the log of what was tried is
     python benchmarks/tuning_screen.py tpe 0 --tpe
     python benchmarks/tuning_screen.py gp 5 --sampler gp --instances 1-5
     python benchmarks/tuning_screen.py base 5 --rank gp,tpe   # mean ranks at 10 d / 20 d / 50 d
+    python benchmarks/tuning_screen.py base 5 --categorical 5 --instances 1-5   # nominal levels, 20 d
 
 Every run also writes ``OUT/TAG-dD-budgets.json``: the median regret per problem at 20 %, 40 %
-and 100 % of the trials (BBOB: 10 d, 20 d, 50 d), which ``--rank`` compares.
+and 100 % of the trials (BBOB: 10 d, 20 d, 50 d; categorical BBOB: 4 d, 8 d, 20 d), which ``--rank`` compares.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sampler", default="", help="run this harness sampler instead (e.g. gp, auto)")
     parser.add_argument("--functions", default="1-24", help="BBOB functions, e.g. 1-24 or 1,8,15")
     parser.add_argument("--instances", default="1-3", help="BBOB tuning instances within 1-5 (default 1-3)")
+    parser.add_argument("--categorical", type=int, default=0,
+                        help="BBOB with each coordinate an unordered choice among this many levels, 20 d trials "
+                        "(default 0: continuous)")
     parser.add_argument("--seed", type=int, default=0, help="BBOB: the samplers' seed (default 0)")
     parser.add_argument("--rank", default="",
                         help="instead of running: comma separated tags whose budget files (TAG-dD-budgets.json in "
@@ -52,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/tuning/screens"))
     args = parser.parse_args(argv)
     if args.dim > 0:  # the file name's part after TAG
-        name = f"d{args.dim}" + (f"-seed{args.seed}" if args.seed else "")
+        name = (f"cat{args.categorical}-" if args.categorical else "") + f"d{args.dim}"
+        name += f"-seed{args.seed}" if args.seed else ""
     else:
         name = "hpobench" + ("" if args.seeds == "0-9" else f"-s{args.seeds}")
     if args.rank:
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     other = args.sampler or ("cmaes" if args.cmaes else "tpe" if args.tpe else "")
     try:
         jobs = screen.jobs(args.dim, parse_range(args.functions), parse_range(args.seeds), json.loads(args.whale),
-                           other, parse_range(args.instances), args.seed)
+                           other, parse_range(args.instances), args.seed, args.categorical)
     except ValueError as exc:
         parser.error(str(exc))
     with ProcessPoolExecutor(args.jobs) as pool:

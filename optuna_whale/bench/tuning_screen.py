@@ -1,7 +1,10 @@
 """Screening runs on the tuning sets: quick before/after checks of one sampler setting.
 
 BBOB (``dim > 0``): instances 1-3 (or any of the tuning instances 1-5), seed 0, budget ``50 d``. HPOBench (``dim == 0``): the
-:data:`TUNING_DATASETS`, the given seeds, 100 trials. :func:`run` is one (problem, replicate)
+:data:`TUNING_DATASETS`, the given seeds, 100 trials. Categorical BBOB (``categorical = k > 0``,
+the tuning set of moves on nominal parameters, NASBench201's kind of space): each coordinate
+takes one of ``k`` levels ``-4 + 8 (j + 1/2) / k`` as an unordered choice, budget ``20 d``, regret
+against the best of the ``k^d`` grid points (:func:`categorical_bbob`). :func:`run` is one (problem, replicate)
 run, :func:`summarise` the per-problem figures; ``benchmarks/tuning_screen.py`` is the command
 line and ``benchmarks/results/tuning/README.md`` the log of what was tried. A setting worth
 keeping is confirmed with the harness (``benchmarks/compare.py``) on the held-out problems.
@@ -14,15 +17,16 @@ from typing import Any
 import numpy as np
 import optuna
 
-from optuna_whale.bench.problems import ProblemSpec
+from optuna_whale.bench.problems import Problem, ProblemSpec
 from optuna_whale.bench.samplers import make_sampler
 from optuna_whale.bench.stats import auc, rankdata_rows, regret_curve
 
 #: HPOBench datasets of the tuning set (the others are held out for the final table)
 TUNING_DATASETS = ("car", "phoneme", "vehicle", "australian")
 #: one run: (BBOB function or HPOBench dataset, dim (0: HPOBench), instance or seed,
-#: WhaleSampler keyword arguments, "" for WhaleSampler or a harness sampler name, BBOB seed)
-Job = tuple[Any, int, int, dict[str, Any], str, int]
+#: WhaleSampler keyword arguments, "" for WhaleSampler or a harness sampler name, BBOB seed,
+#: levels of categorical BBOB (0: continuous))
+Job = tuple[Any, int, int, dict[str, Any], str, int, int]
 
 
 #: budgets at which :func:`run` also reads the regret, as fractions of the run's trials
@@ -34,15 +38,37 @@ Result = tuple[Any, int, float, float, tuple[float, ...]]
 
 def jobs(
     dim: int, functions: list[int], seeds: list[int], whale: dict[str, Any], other: str = "",
-    instances: list[int] | None = None, seed: int = 0,
+    instances: list[int] | None = None, seed: int = 0, categorical: int = 0,
 ) -> list[Job]:
     """BBOB functions x ``instances`` (default 1-3; the tuning instances are 1-5) at
-    ``dim > 0`` with sampler seed ``seed``, else the tuning datasets x ``seeds``."""
+    ``dim > 0`` with sampler seed ``seed`` (``categorical`` levels per coordinate, 0: continuous),
+    else the tuning datasets x ``seeds``."""
+    if categorical < 0 or categorical == 1 or (categorical and dim <= 0):
+        raise ValueError(f"categorical must be 0 or at least 2 levels, with dim > 0; got {categorical} at dim {dim}.")
     if instances is not None and (not instances or max(instances) > 5 or min(instances) < 1):
         raise ValueError(f"tuning instances must lie in 1-5 (6-10 are held out), got {instances}.")
     problems: list[Any] = list(functions) if dim > 0 else list(TUNING_DATASETS)
     replicates = (instances or [1, 2, 3]) if dim > 0 else seeds
-    return [(p, dim, r, whale, other, seed) for p in problems for r in replicates]
+    return [(p, dim, r, whale, other, seed, categorical) for p in problems for r in replicates]
+
+
+def categorical_bbob(function: int, dim: int, instance: int, levels: int) -> Problem:
+    """A BBOB problem whose ``dim`` coordinates are each an unordered choice among ``levels``
+    values ``-4 + 8 (j + 1/2) / levels`` (categorical parameters ``x0 .. x{d-1}`` with choices
+    ``0 .. levels-1``), its optimum the best of the ``levels^dim`` grid points."""
+    from optuna.distributions import CategoricalDistribution
+
+    base = ProblemSpec("bbob", function, dim, instance).build()
+    grid = -4.0 + 8.0 * (np.arange(levels) + 0.5) / levels
+    names = [f"x{i}" for i in range(dim)]
+
+    def evaluate(params: dict[str, Any]) -> float:
+        return base.evaluate({n: float(grid[params[n]]) for n in names})
+
+    cells = np.stack(np.meshgrid(*[np.arange(levels)] * dim, indexing="ij"), -1).reshape(-1, dim)
+    optimum = min(evaluate(dict(zip(names, (int(v) for v in c), strict=True))) for c in cells)
+    space = {n: CategoricalDistribution(list(range(levels))) for n in names}
+    return Problem(ProblemSpec("bbob", function, dim, instance), space, evaluate, optimum)
 
 
 def run(job: Job) -> Result:
@@ -53,9 +79,12 @@ def run(job: Job) -> Result:
     setting under test)."""
     from optuna_whale import WhaleSampler
 
-    problem_id, dim, replicate, whale, other, bbob_seed = job
+    problem_id, dim, replicate, whale, other, bbob_seed, levels = job
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    if dim > 0:  # BBOB: the replicate is the instance
+    if levels:  # categorical BBOB: the replicate is the instance
+        problem = categorical_bbob(problem_id, dim, replicate, levels)
+        seed, n_trials = bbob_seed, 20 * dim
+    elif dim > 0:  # BBOB: the replicate is the instance
         problem = ProblemSpec("bbob", problem_id, dim, replicate).build()
         seed, n_trials = bbob_seed, 50 * dim
     else:  # HPOBench: the replicate is the seed

@@ -10,6 +10,7 @@ import pytest
 
 from optuna_whale.bench import tuning_screen
 from optuna_whale.bench.overhead import measure, table
+from optuna_whale.bench.problems import ProblemSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,12 +67,32 @@ def test_screen_jobs_and_summary() -> None:
 
 
 def test_screen_run_passes_the_setting_to_the_sampler() -> None:
-    plain = tuning_screen.run((8, 2, 1, {}, "", 0))
-    again = tuning_screen.run((8, 2, 1, {}, "", 0))
-    unscreened = tuning_screen.run((8, 2, 1, {"screen_candidates": 1}, "", 0))
+    plain = tuning_screen.run((8, 2, 1, {}, "", 0, 0))
+    again = tuning_screen.run((8, 2, 1, {}, "", 0, 0))
+    unscreened = tuning_screen.run((8, 2, 1, {"screen_candidates": 1}, "", 0, 0))
     assert plain == again and plain[:2] == (8, 1) and plain[2] >= 1e-8
     assert unscreened != plain
-    assert tuning_screen.run((8, 2, 1, {}, "", 1)) != plain  # another sampler seed
+    assert tuning_screen.run((8, 2, 1, {}, "", 1, 0)) != plain  # another sampler seed
+
+
+def test_categorical_bbob_is_the_grid_of_unordered_levels() -> None:
+    import itertools
+
+    from optuna.distributions import CategoricalDistribution
+
+    problem = tuning_screen.categorical_bbob(1, 2, 1, 4)
+    assert all(isinstance(d, CategoricalDistribution) and d.choices == (0, 1, 2, 3) for d in problem.search_space.values())
+    base = ProblemSpec("bbob", 1, 2, 1).build()
+    levels = [-3.0, -1.0, 1.0, 3.0]
+    assert problem.evaluate({"x0": 2, "x1": 0}) == base.evaluate({"x0": 1.0, "x1": -3.0})
+    values = [base.evaluate({"x0": a, "x1": b}) for a, b in itertools.product(levels, levels)]
+    assert problem.optimum == min(values) > base.optimum
+    jobs = tuning_screen.jobs(2, [1], [0], {}, categorical=4)
+    assert {j[6] for j in jobs} == {4}
+    result = tuning_screen.run(jobs[0])  # 20 d = 40 trials on a 16-cell grid
+    assert result[:2] == (1, 1) and result[2] == 1e-8  # the floor: the best cell was found
+    with pytest.raises(ValueError, match="categorical"):
+        tuning_screen.jobs(0, [1], [0], {}, categorical=4)
 
 
 def test_compare_runs_counts_feasible_improvements() -> None:
