@@ -38,7 +38,7 @@ from optuna_whale.storage_layout import KEY_TAG, Tag, parse_tag, warn_once
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
-__all__ = ["MIN_CYCLE_EVALUATIONS", "StudyPopulation", "trial_values", "trial_violation"]
+__all__ = ["MIN_CYCLE_EVALUATIONS", "StudyPopulation", "trial_margin", "trial_values", "trial_violation"]
 
 #: Evaluations that any cycle takes at the least (a cycle has at least 2 whales, and ends no
 #: sooner than one evaluation per whale).
@@ -86,6 +86,24 @@ def trial_violation(trial: FrozenTrial) -> float:
             return math.inf
         total += max(v, 0.0)
     return total
+
+
+def trial_margin(trial: FrozenTrial) -> float | None:
+    """The largest constraint value ``max_k c_k`` of ``trial.constraints`` (<= 0: feasible, by
+    that much on the tightest constraint's scale); None for a trial with none, infinite where
+    one is NaN or not a number (as in :func:`trial_violation`)."""
+    if not trial.constraints:
+        return None
+    largest = -math.inf
+    for c in trial.constraints.values():
+        try:
+            v = float(c)
+        except (TypeError, ValueError):
+            return math.inf
+        if math.isnan(v):
+            return math.inf
+        largest = max(largest, v)
+    return largest
 
 
 class StudyPopulation:
@@ -187,7 +205,7 @@ class StudyPopulation:
             if x is not None:
                 self._n_evaluations += 1
                 at = Proposal(x, trial.number, 0, "init")
-                self._untagged.append(Evaluation(trial.number, at, values, trial_violation(trial)))
+                self._untagged.append(Evaluation(trial.number, at, values, trial_violation(trial), trial_margin(trial)))
             return
         p = tag.proposal
         self._note_cycle(p.cycle, trial.number)
@@ -197,7 +215,7 @@ class StudyPopulation:
             self.fold.add_failure(p.cycle, p.slot)
         else:
             self._n_evaluations += 1
-            self.fold.add(Evaluation(trial.number, p, values, trial_violation(trial)))
+            self.fold.add(Evaluation(trial.number, p, values, trial_violation(trial), trial_margin(trial)))
 
     def sync(
         self, trials: list[FrozenTrial], current: int = -1, stale_before: datetime.datetime | None = None

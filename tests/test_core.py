@@ -23,7 +23,7 @@ from optuna_whale.core.schedule import (
     default_population_size,
     latin_hypercube,
 )
-from optuna_whale.core.screen import gp_surrogate, rank_surrogate, screen_surrogate
+from optuna_whale.core.screen import feasibility_gp, gp_surrogate, rank_surrogate, screen_surrogate
 
 
 def E(number: int, slot: int, cycle: int, x: np.ndarray, values: tuple[float, ...], violation: float = 0.0) -> Evaluation:
@@ -367,6 +367,42 @@ def test_the_screen_prefers_candidates_it_predicts_feasible() -> None:
         assert score(feasible)[0] < score(infeasible)[0]
         unconstrained = screen_surrogate(x[np.argsort(value)], model=model)
         assert unconstrained is not None and unconstrained(infeasible)[0] < unconstrained(feasible)[0]
+
+
+def test_the_feasibility_gp_is_calibrated_by_signed_constraints() -> None:
+    """(G6)-(G6a): with the largest constraint value ``c = x0 - 0.5`` (negative inside), PF is
+    near 1 deep inside the feasible region and near 0 deep outside; from the violations alone
+    (0 on every feasible point) it stays near 1/2 inside."""
+    rng = np.random.default_rng(3)
+    x = rng.random((40, 2))
+    c = x[:, 0] - 0.5
+    ranked = x[np.argsort(np.maximum(c, 0.0))]
+    inside, outside = np.array([[0.1, 0.5]]), np.array([[0.95, 0.5]])
+    signed = feasibility_gp(ranked, x, c)
+    assert signed is not None
+    assert signed(inside)[0] > 0.9 and signed(outside)[0] < 0.1
+    violations_only = feasibility_gp(ranked, x, np.maximum(c, 0.0))
+    assert violations_only is not None and 0.3 < violations_only(inside)[0] < 0.7
+    # a NaN constraint (infinite) is taken as far outside, not as a crash
+    c_inf = c.copy()
+    c_inf[np.argmax(x[:, 0])] = np.inf
+    with_inf = feasibility_gp(ranked, x, c_inf)
+    assert with_inf is not None and np.isfinite(with_inf(outside)).all()
+
+
+def test_the_optimizer_passes_the_margin_to_the_screen() -> None:
+    opt = WhaleOptimizer(dim=2, population_size=4, seed=0)
+    for _ in range(12):
+        p = opt.ask()
+        c = float(p.x[0] - 0.5)
+        opt.tell(p, float(-p.x[0]), violation=max(c, 0.0), margin=c)
+    pop = opt.population()
+    assert pop.recent_constraints.shape == pop.recent_violations.shape and pop.recent_constraints.size > 0
+    assert (pop.recent_constraints < 0).any()
+    np.testing.assert_array_equal(np.maximum(pop.recent_constraints, 0.0), pop.recent_violations)
+    p = opt.ask()
+    opt.tell(p, -2.0, margin=float("nan"))  # a NaN constraint fails the evaluation, never folds in
+    assert opt.best_value > -2.0 and opt.population().recent_constraints.size == pop.recent_constraints.size
 
 
 def _screening_population() -> Population:

@@ -56,7 +56,7 @@ def categorical_bbob(function: int, dim: int, instance: int, levels: int) -> Pro
     """A BBOB problem whose ``dim`` coordinates are each an unordered choice among ``levels``
     values ``-4 + 8 (j + 1/2) / levels`` (categorical parameters ``x0 .. x{d-1}`` with choices
     ``0 .. levels-1``), its optimum the best of the ``levels^dim`` grid points."""
-    from optuna.distributions import CategoricalDistribution
+    from optuna.distributions import BaseDistribution, CategoricalDistribution
 
     base = ProblemSpec("bbob", function, dim, instance).build()
     grid = -4.0 + 8.0 * (np.arange(levels) + 0.5) / levels
@@ -67,7 +67,7 @@ def categorical_bbob(function: int, dim: int, instance: int, levels: int) -> Pro
 
     cells = np.stack(np.meshgrid(*[np.arange(levels)] * dim, indexing="ij"), -1).reshape(-1, dim)
     optimum = min(evaluate(dict(zip(names, (int(v) for v in c), strict=True))) for c in cells)
-    space = {n: CategoricalDistribution(list(range(levels))) for n in names}
+    space: dict[str, BaseDistribution] = {n: CategoricalDistribution(list(range(levels))) for n in names}
     return Problem(ProblemSpec("bbob", function, dim, instance), space, evaluate, optimum)
 
 

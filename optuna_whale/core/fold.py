@@ -89,10 +89,12 @@ class Population:
     best: Evaluation | None
     front: list[Evaluation] = field(default_factory=list)
     front_crowding: np.ndarray = field(default_factory=lambda: np.empty(0))
-    #: the cycle's newest evaluations and their constraint violations, for the screen's
-    #: feasibility model (Q5); empty unless the study is constrained and screened
+    #: the cycle's newest evaluations, their constraint violations and their signed constraint
+    #: values (:attr:`Evaluation.constraint`), for the screen's feasibility model (Q5, G6);
+    #: empty unless the study is constrained and screened
     recent: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     recent_violations: np.ndarray = field(default_factory=lambda: np.empty(0))
+    recent_constraints: np.ndarray = field(default_factory=lambda: np.empty(0))
     #: values derived from this snapshot once and reused by every move drawn from it (the
     #: eigenbasis of (W5)); never part of the population's state
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -328,6 +330,7 @@ class PopulationFold:
         probe = sorted(recent, key=lambda e: -e.number)[: ranked_size(cfg.dim)] if screened and constrained else []
         recent_x = np.array([e.x for e in probe]) if probe else np.empty((0, cfg.dim))
         recent_v = np.array([e.violation for e in probe], dtype=float)
+        recent_c = np.array([e.constraint for e in probe], dtype=float)
         own = [num for num in finished if carried is None or num != carried.number]
         since = len(own) - bisect.bisect_right(own, newest)
         return Population(
@@ -344,6 +347,7 @@ class PopulationFold:
             ranked=ranked_x,
             recent=recent_x,
             recent_violations=recent_v,
+            recent_constraints=recent_c,
             best=best,
             front=front if multi else [],
             front_crowding=crowding if multi else np.empty(0),

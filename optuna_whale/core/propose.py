@@ -111,7 +111,9 @@ def propose(
         return Proposal(x, slot, pop.cycle, "init" if pop.cycle == 0 else "restart", pop.generation)
     step = moves(pop, slot, config, rng)
     if config.screening:
-        model = screen_surrogate(pop.ranked, pop.recent, pop.recent_violations, config.screen_model)
+        model = screen_surrogate(
+            pop.ranked, pop.recent, pop.recent_violations, config.screen_model, pop.recent_constraints
+        )
         if model is not None:
             steps = [step] + [moves(pop, slot, config, rng) for _ in range(config.screen_candidates - 1)]
             points = [s.x if snap is None else snap(s.x) for s in steps]

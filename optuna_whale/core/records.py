@@ -73,13 +73,15 @@ class Proposal:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A finished proposal: minimisation ``values`` (one per objective) and the total constraint
-    violation ``sum_k max(0, c_k)`` (0 when feasible)."""
+    """A finished proposal: minimisation ``values`` (one per objective), the total constraint
+    violation ``sum_k max(0, c_k)`` (0 when feasible), and ``margin``, the largest constraint
+    value ``max_k c_k`` (<= 0 when feasible; None where unknown: the violation stands in)."""
 
     number: int
     proposal: Proposal
     values: tuple[float, ...]
     violation: float = 0.0
+    margin: float | None = None
     _key: tuple[float, float, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,12 @@ class Evaluation:
     @property
     def feasible(self) -> bool:
         return self.violation <= 0.0
+
+    @property
+    def constraint(self) -> float:
+        """The signed constraint value the feasibility model (G6) fits: ``margin``, or the
+        violation where the margin is unknown."""
+        return self.violation if self.margin is None else self.margin
 
     def key(self) -> tuple[float, float, int]:
         """Single-objective total order (O1), smaller is better."""

@@ -34,16 +34,20 @@ In a constrained study the ranks are those of the constrained order (O1-O3 of
 :mod:`optuna_whale.core.records`: feasible by value, then infeasible by violation), and the
 violation is modelled from the cycle's ``n`` newest evaluations, feasible or not (the ranked
 points are nearly all feasible once the search has found the feasible region). With the GP, a
-second process of the same form (G2-G4) fits their violations ``V_i / max V`` (standardised to
-zero mean and unit variance, ``m`` and ``s`` undone in the prediction), and a candidate's score
-is its expected feasible improvement, EI times the probability of feasibility (Schonlau, Welch &
-Jones 1998; Gardner et al. 2014)::
+second process of the same form (G2-G4) fits their largest constraint values ``c_i = max_k
+c_ik`` (negative inside the feasible region, so a feasible point tells how far inside it lies),
+in a signed log scale and standardised to zero mean and unit variance (``m`` and ``s`` undone in
+the prediction), and a candidate's score is its expected feasible improvement, EI times the
+probability of feasibility (Schonlau, Welch & Jones 1998; Gardner et al. 2014)::
 
-    PF(z) = Phi(-mu_V(z) / sigma_V(z))                                                          (G6)
+    t_i = sign(c_i) log(1 + |c_i| / median_j |c_j|)     (monotone, t <= 0 iff c <= 0)      (G6a)
+    PF(z) = Phi(-mu_t(z) / sigma_t(z))                                                         (G6)
     score(x) = -EI(z) PF(z)                                                                     (G7)
 
-(``V = 0`` on every feasible point, so PF is about 1/2 there and falls towards 0 where the
-violation is predicted to grow: a weight that orders candidates, not a calibrated probability.)
+(Without the largest constraint values, :meth:`~optuna_whale.core.optimizer.WhaleOptimizer.tell`
+called with a violation only, the violations ``V_i >= 0`` stand in for ``c_i``: 0 on every
+feasible point, so PF is about 1/2 there, a weight that orders candidates. The signed values
+found better feasible values with more trials feasible on the tuning set: see the tuning log.)
 With the quadratic, the violation is a second ridge quadratic on the same features, and a
 candidate's score adds its predicted violation, weighted on the scale of the ranks (a predicted
 violation of ``max V`` costs ``lambda_V`` times the whole rank range)::
@@ -200,13 +204,18 @@ def gp_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray,
 
 
 def feasibility_gp(
-    ranked: np.ndarray, recent: np.ndarray, violations: np.ndarray
+    ranked: np.ndarray, recent: np.ndarray, constraints: np.ndarray
 ) -> Callable[[np.ndarray], np.ndarray] | None:
-    """(G6): the probability that a cube point is feasible, from a GP on the violations
-    ``V_i / max V`` of the points ``recent`` (standardised to unit variance), in the frame (Q2)
-    of the ``ranked`` points."""
+    """(G6): the probability that a cube point is feasible, from a GP on the signed constraint
+    values ``c_i`` (feasible iff ``<= 0``) of the points ``recent`` in the scale (G6a), in the
+    frame (Q2) of the ``ranked`` points. An infinite ``c_i`` (a NaN constraint) counts as twice
+    the largest finite one."""
     centre, scale = _frame(ranked)
-    t = violations / np.max(violations)
+    c = np.asarray(constraints, dtype=float)
+    finite = np.isfinite(c)
+    big = float(np.max(np.abs(c[finite]))) if finite.any() else 1.0
+    c = np.where(finite, c, 2.0 * big if big > 0 else 1.0)
+    t = np.sign(c) * np.log1p(np.abs(c) / (float(np.median(np.abs(c))) + 1e-12))  # (G6a)
     m, s = float(t.mean()), float(t.std()) + 1e-12
     predict = fit_gp((recent - centre) / scale, (t - m) / s)
     if predict is None:
@@ -224,18 +233,20 @@ def screen_surrogate(
     recent: np.ndarray | None = None,
     violations: np.ndarray | None = None,
     model: str = "gp",
+    constraints: np.ndarray | None = None,
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """The screen's score, lower is better: ``model`` (:data:`SCREEN_MODELS`) fitted to
     ``ranked`` (sorted best first), -EI (G5) for the GP, the quadratic's (Q1)-(Q3); where some
-    of the ``violations`` of the points ``recent`` is positive, the GP's -EI times PF (G6-G7),
-    the quadratic's plus (Q5)-(Q6). None with too few ranked points (GP: 3, quadratic: d + 3)."""
+    of the ``violations`` of the points ``recent`` is positive, the GP's -EI times PF (G6-G7)
+    of their signed ``constraints`` (``max_k c_k``; default: the violations), the quadratic's
+    plus (Q5)-(Q6). None with too few ranked points (GP: 3, quadratic: d + 3)."""
     if model not in SCREEN_MODELS:
         raise ValueError(f"`screen_model` must be one of {SCREEN_MODELS}, got {model!r}.")
     n, d = ranked.shape
     if n < (3 if model == "gp" else d + 3):
         return None
     if model == "gp":
-        return _gp_score(ranked, recent, violations)
+        return _gp_score(ranked, recent, violations, constraints)
     centre, scale = _frame(ranked)  # (Q2)
     w = _ridge(quadratic_features((ranked - centre) / scale), np.arange(n, dtype=float) / n)  # (Q3)
     if w is None:
@@ -253,7 +264,8 @@ def screen_surrogate(
 
 
 def _gp_score(
-    ranked: np.ndarray, recent: np.ndarray | None, violations: np.ndarray | None
+    ranked: np.ndarray, recent: np.ndarray | None, violations: np.ndarray | None,
+    constraints: np.ndarray | None = None,
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """-EI (G5), or -EI times PF (G6-G7) where some of the ``violations`` is positive."""
     gp = gp_surrogate(ranked)
@@ -262,7 +274,8 @@ def _gp_score(
     y_best = float(rank_targets(ranked.shape[0])[0])  # y_0 of (G1)
     pf = None
     if recent is not None and violations is not None and violations.size >= 3 and np.max(violations) > 0:
-        pf = feasibility_gp(ranked, recent, violations)
+        signed = violations if constraints is None or constraints.shape != violations.shape else constraints
+        pf = feasibility_gp(ranked, recent, signed)
 
     def score(x: np.ndarray) -> np.ndarray:
         mu, sd = gp(x)
