@@ -437,7 +437,9 @@ def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
         np.testing.assert_allclose(x, space.snap(x))  # cell centres and one-hot vertices
         assert space.decode(x) == t.params
     cont = UnitCubeSpace({"x": optuna.distributions.FloatDistribution(0, 1)})
-    assert sampler._new_population(study, cont).config.screen_candidates == 8
+    assert sampler._new_population(study, cont).config.screen_candidates == 32  # one or two parameters
+    cont3 = UnitCubeSpace({f"x{i}": optuna.distributions.FloatDistribution(0, 1) for i in range(3)})
+    assert sampler._new_population(study, cont3).config.screen_candidates == 8
     quadratic = WhaleSampler(screen_model="quadratic")
     assert quadratic._new_population(study, cont).config.screen_candidates == 4
     assert quadratic._new_population(study, space).config.screen_candidates == 8
