@@ -437,7 +437,11 @@ def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
         np.testing.assert_allclose(x, space.snap(x))  # cell centres and one-hot vertices
         assert space.decode(x) == t.params
     cont = UnitCubeSpace({"x": optuna.distributions.FloatDistribution(0, 1)})
-    assert sampler._new_population(study, cont).config.screen_candidates == 32  # one or two parameters
+    one = sampler._new_population(study, cont).config
+    assert one.screen_candidates == 32 and one.candidates(constrained=False) == 32  # one or two parameters
+    assert one.candidates(constrained=True) == 8  # once a trial was infeasible
+    fixed = WhaleSampler(screen_candidates=5)._new_population(study, cont).config
+    assert fixed.candidates(constrained=False) == fixed.candidates(constrained=True) == 5
     cont3 = UnitCubeSpace({f"x{i}": optuna.distributions.FloatDistribution(0, 1) for i in range(3)})
     assert sampler._new_population(study, cont3).config.screen_candidates == 8
     quadratic = WhaleSampler(screen_model="quadratic")

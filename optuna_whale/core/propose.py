@@ -115,7 +115,8 @@ def propose(
             pop.ranked, pop.recent, pop.recent_violations, config.screen_model, pop.recent_constraints
         )
         if model is not None:
-            steps = [step] + [moves(pop, slot, config, rng) for _ in range(config.screen_candidates - 1)]
+            k = config.candidates(constrained=pop.recent.shape[0] > 0)
+            steps = [step] + [moves(pop, slot, config, rng) for _ in range(k - 1)]
             points = [s.x if snap is None else snap(s.x) for s in steps]
             scores = model(np.array(points))
             if accept is not None:

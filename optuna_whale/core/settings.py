@@ -30,8 +30,9 @@ __all__ = ["Config", "WhaleSettings"]
 #: HPOBench tuning set, where tried configurations are dropped before screening, 8 beat 4 and 16).
 SCREEN_CANDIDATES = {("gp", False): 8, ("gp", True): 8, ("quadratic", False): 4, ("quadratic", True): 8}
 #: With the GP on a continuous space of at most ``LOW_DIM_PARAMS`` parameters, ``LOW_DIM_SCREEN``
-#: candidates: on the BBOB tuning set at d = 2, 32 beat 8 at 10 d trials and tied at 50 d; at
-#: d = 3 and 5 it won at 10 d but lost at 50 d, so 8 stays there.
+#: candidates while no trial has been infeasible: on the BBOB tuning set at d = 2, 32 beat 8 at
+#: 10 d trials and tied at 50 d; at d = 3 and 5 it won at 10 d but lost at 50 d, so 8 stays
+#: there; on the constrained tuning set at d = 2 it lost at 50 d, so constrained studies keep 8.
 LOW_DIM_PARAMS, LOW_DIM_SCREEN = 2, 32
 
 
@@ -135,6 +136,7 @@ class WhaleSettings:
         t = self.cycle_generations or default_cycle_generations(size_dim, n)
         s = self.stagnation_generations or default_stagnation_generations(t)
         k = self.screen_candidates or default_screen_candidates(self.screen_model, discrete, size_dim)
+        k_constrained = self.screen_candidates or SCREEN_CANDIDATES[(self.screen_model, discrete)]
         return Config(
             dim=dim,
             population_size=n,
@@ -147,6 +149,7 @@ class WhaleSettings:
             population_growth=self.population_growth,
             screen_candidates=k,
             screen_model=self.screen_model,
+            constrained_screen_candidates=k_constrained,
             avoid_duplicates=self.avoid_duplicates,
             native_lower=native_lower,
             native_upper=native_upper,
@@ -175,6 +178,9 @@ class Config:
     native_upper: tuple[float, ...] | None = None
     n_params: int = 0
     categorical_blocks: tuple[tuple[int, int], ...] = ()
+    #: ``screen_candidates`` once a trial of the study was infeasible (the population then
+    #: carries the feasibility model's points); 0: the same as ``screen_candidates``
+    constrained_screen_candidates: int = 0
 
     @classmethod
     def for_cube(cls, dim: int, n_params: int | None = None, n_objectives: int = 1, **settings: Any) -> Config:
@@ -188,6 +194,12 @@ class Config:
     @property
     def multi_objective(self) -> bool:
         return self.n_objectives > 1
+
+    def candidates(self, constrained: bool) -> int:
+        """Candidate moves per screened trial (``constrained``: a trial has been infeasible)."""
+        if constrained and self.constrained_screen_candidates:
+            return self.constrained_screen_candidates
+        return self.screen_candidates
 
     @property
     def screening(self) -> bool:
