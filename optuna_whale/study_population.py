@@ -72,38 +72,31 @@ def trial_values(
     )
 
 
-def trial_violation(trial: FrozenTrial) -> float:
-    """Total constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints`` (Optuna 5's
-    ``trial.set_constraint`` and the legacy ``constraints`` list); a trial with none is feasible.
-    A NaN or non-numeric constraint counts as infinitely violated."""
-    total = 0.0
+def _constraint_values(trial: FrozenTrial) -> list[float]:
+    """``trial.constraints`` (Optuna 5's ``trial.set_constraint`` and the legacy ``constraints``
+    list) as floats, a NaN or non-numeric one as ``+inf`` (infinitely violated)."""
+    out = []
     for c in trial.constraints.values():
         try:
             v = float(c)
         except (TypeError, ValueError):
-            return math.inf
-        if math.isnan(v):
-            return math.inf
-        total += max(v, 0.0)
-    return total
+            v = math.inf
+        out.append(math.inf if math.isnan(v) else v)
+    return out
+
+
+def trial_violation(trial: FrozenTrial) -> float:
+    """Total constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints``; a trial with
+    none is feasible. A NaN or non-numeric constraint counts as infinitely violated."""
+    return sum((max(v, 0.0) for v in _constraint_values(trial)), 0.0)
 
 
 def trial_margin(trial: FrozenTrial) -> float | None:
     """The largest constraint value ``max_k c_k`` of ``trial.constraints`` (<= 0: feasible, by
     that much on the tightest constraint's scale); None for a trial with none, infinite where
     one is NaN or not a number (as in :func:`trial_violation`)."""
-    if not trial.constraints:
-        return None
-    largest = -math.inf
-    for c in trial.constraints.values():
-        try:
-            v = float(c)
-        except (TypeError, ValueError):
-            return math.inf
-        if math.isnan(v):
-            return math.inf
-        largest = max(largest, v)
-    return largest
+    values = _constraint_values(trial)
+    return max(values) if values else None
 
 
 class StudyPopulation:

@@ -388,6 +388,10 @@ def test_the_feasibility_gp_is_calibrated_by_signed_constraints() -> None:
     c_inf[np.argmax(x[:, 0])] = np.inf
     with_inf = feasibility_gp(ranked, x, c_inf)
     assert with_inf is not None and np.isfinite(with_inf(outside)).all()
+    c_neg = c.copy()
+    c_neg[np.argmin(x[:, 0])] = -np.inf  # far inside: must not count as outside
+    with_neg = feasibility_gp(ranked, x, c_neg)
+    assert with_neg is not None and with_neg(inside)[0] > 0.9
 
 
 def test_the_optimizer_passes_the_margin_to_the_screen() -> None:

@@ -208,13 +208,13 @@ def feasibility_gp(
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """(G6): the probability that a cube point is feasible, from a GP on the signed constraint
     values ``c_i`` (feasible iff ``<= 0``) of the points ``recent`` in the scale (G6a), in the
-    frame (Q2) of the ``ranked`` points. An infinite ``c_i`` (a NaN constraint) counts as twice
-    the largest finite one."""
+    frame (Q2) of the ``ranked`` points. An infinite ``c_i`` (a NaN constraint is ``+inf``)
+    counts as twice the largest finite ``|c|``, with its sign."""
     centre, scale = _frame(ranked)
     c = np.asarray(constraints, dtype=float)
     finite = np.isfinite(c)
-    big = float(np.max(np.abs(c[finite]))) if finite.any() else 1.0
-    c = np.where(finite, c, 2.0 * big if big > 0 else 1.0)
+    big = float(np.max(np.abs(c[finite]))) if finite.any() else 0.0
+    c = np.where(finite, c, np.sign(c) * (2.0 * big if big > 0 else 1.0))
     t = np.sign(c) * np.log1p(np.abs(c) / (float(np.median(np.abs(c))) + 1e-12))  # (G6a)
     m, s = float(t.mean()), float(t.std()) + 1e-12
     predict = fit_gp((recent - centre) / scale, (t - m) / s)
