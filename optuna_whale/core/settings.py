@@ -25,7 +25,7 @@ from optuna_whale.core.variants import MOVES, VARIANTS, Variant, variant_for
 __all__ = ["Config", "WhaleSettings"]
 
 #: Default screened candidates (``benchmarks/results/tuning/README.md``): with the GP's expected
-#: improvement 8 on every space; with the quadratic, 4 on continuous spaces (on the BBOB tuning
+#: improvement 8 (see LOW_DIM_SCREEN below for one or two parameters); with the quadratic, 4 on continuous spaces (on the BBOB tuning
 #: set 4 beat 1 and 8: its mean-only score over-exploits) and 8 on discrete ones (on the
 #: HPOBench tuning set, where tried configurations are dropped before screening, 8 beat 4 and 16).
 SCREEN_CANDIDATES = {("gp", False): 8, ("gp", True): 8, ("quadratic", False): 4, ("quadratic", True): 8}
