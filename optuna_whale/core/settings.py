@@ -25,9 +25,10 @@ from optuna_whale.core.variants import MOVES, VARIANTS, Variant, variant_for
 __all__ = ["Config", "WhaleSettings"]
 
 #: Default screened candidates (``benchmarks/results/tuning/README.md``): with the GP's expected
-#: improvement 8 (see LOW_DIM_SCREEN below for one or two parameters); with the quadratic, 4 on continuous spaces (on the BBOB tuning
-#: set 4 beat 1 and 8: its mean-only score over-exploits) and 8 on discrete ones (on the
-#: HPOBench tuning set, where tried configurations are dropped before screening, 8 beat 4 and 16).
+#: improvement 8 (one or two parameters: :data:`LOW_DIM_SCREEN`); with the quadratic, 4 on
+#: continuous spaces (on the BBOB tuning set 4 beat 1 and 8: its mean-only score over-exploits)
+#: and 8 on discrete ones (on the HPOBench tuning set, where tried configurations are dropped
+#: before screening, 8 beat 4 and 16).
 SCREEN_CANDIDATES = {("gp", False): 8, ("gp", True): 8, ("quadratic", False): 4, ("quadratic", True): 8}
 #: With the GP on a continuous space of at most ``LOW_DIM_PARAMS`` parameters, ``LOW_DIM_SCREEN``
 #: candidates while no trial has been infeasible: on the BBOB tuning set at d = 2, 32 beat 8 at
