@@ -38,7 +38,7 @@ from optuna_whale.storage_layout import KEY_TAG, Tag, parse_tag, warn_once
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
-__all__ = ["MIN_CYCLE_EVALUATIONS", "StudyPopulation", "trial_margin", "trial_values", "trial_violation"]
+__all__ = ["MIN_CYCLE_EVALUATIONS", "StudyPopulation", "trial_constraints", "trial_values", "trial_violation"]
 
 #: Evaluations that any cycle takes at the least (a cycle has at least 2 whales, and ends no
 #: sooner than one evaluation per whale).
@@ -72,31 +72,25 @@ def trial_values(
     )
 
 
-def _constraint_values(trial: FrozenTrial) -> list[float]:
+def trial_constraints(trial: FrozenTrial) -> tuple[float, float | None]:
     """``trial.constraints`` (Optuna 5's ``trial.set_constraint`` and the legacy ``constraints``
-    list) as floats, a NaN or non-numeric one as ``+inf`` (infinitely violated)."""
-    out = []
+    list) read once: the total violation ``sum_k max(0, c_k)`` and the largest value ``max_k c_k``
+    (<= 0: feasible, by that much on the tightest constraint's scale; None for a trial with none).
+    A NaN or non-numeric constraint counts as ``+inf`` (infinitely violated)."""
+    values = []
     for c in trial.constraints.values():
         try:
             v = float(c)
         except (TypeError, ValueError):
             v = math.inf
-        out.append(math.inf if math.isnan(v) else v)
-    return out
+        values.append(math.inf if math.isnan(v) else v)
+    return sum((max(v, 0.0) for v in values), 0.0), (max(values) if values else None)
 
 
 def trial_violation(trial: FrozenTrial) -> float:
-    """Total constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints``; a trial with
-    none is feasible. A NaN or non-numeric constraint counts as infinitely violated."""
-    return sum((max(v, 0.0) for v in _constraint_values(trial)), 0.0)
-
-
-def trial_margin(trial: FrozenTrial) -> float | None:
-    """The largest constraint value ``max_k c_k`` of ``trial.constraints`` (<= 0: feasible, by
-    that much on the tightest constraint's scale); None for a trial with none, infinite where
-    one is NaN or not a number (as in :func:`trial_violation`)."""
-    values = _constraint_values(trial)
-    return max(values) if values else None
+    """Total constraint violation ``sum_k max(0, c_k)`` of ``trial.constraints``
+    (:func:`trial_constraints`); a trial with none is feasible."""
+    return trial_constraints(trial)[0]
 
 
 class StudyPopulation:
@@ -198,7 +192,7 @@ class StudyPopulation:
             if x is not None:
                 self._n_evaluations += 1
                 at = Proposal(x, trial.number, 0, "init")
-                self._untagged.append(Evaluation(trial.number, at, values, trial_violation(trial), trial_margin(trial)))
+                self._untagged.append(Evaluation(trial.number, at, values, *trial_constraints(trial)))
             return
         p = tag.proposal
         self._note_cycle(p.cycle, trial.number)
@@ -208,7 +202,7 @@ class StudyPopulation:
             self.fold.add_failure(p.cycle, p.slot)
         else:
             self._n_evaluations += 1
-            self.fold.add(Evaluation(trial.number, p, values, trial_violation(trial), trial_margin(trial)))
+            self.fold.add(Evaluation(trial.number, p, values, *trial_constraints(trial)))
 
     def sync(
         self, trials: list[FrozenTrial], current: int = -1, stale_before: datetime.datetime | None = None
