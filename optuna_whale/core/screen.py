@@ -274,8 +274,7 @@ def _gp_score(
     y_best = float(rank_targets(ranked.shape[0])[0])  # y_0 of (G1)
     pf = None
     if recent is not None and violations is not None and violations.size >= 3 and np.max(violations) > 0:
-        signed = violations if constraints is None or constraints.shape != violations.shape else constraints
-        pf = feasibility_gp(ranked, recent, signed)
+        pf = feasibility_gp(ranked, recent, violations if constraints is None else constraints)
 
     def score(x: np.ndarray) -> np.ndarray:
         mu, sd = gp(x)
