@@ -148,6 +148,12 @@ class WhaleSampler(BaseSampler):
             feasibility from a second GP on the largest constraint values), or ``"quadratic"``, a ridge
             quadratic of the ranks plus a quadratic penalty for the predicted violation (the
             default of earlier releases). Equations in ``optuna_whale/core/screen.py``.
+        initial_design: Design points of the first cycle, ``n_0`` (>= 1; values above ``N_0``
+            mean ``N_0``): its first ``n_0`` trials are a Latin hypercube, and its other
+            ``N_0 - n_0`` whales enter by screened moves of the evaluated ones. ``None``:
+            ``d + 3`` on a continuous space of one or two parameters with the GP screen and one
+            objective, else ``N_0`` (chosen on the tuning sets). Later cycles start from a full
+            Latin hypercube.
         stale_after: Seconds after its start at which a RUNNING trial stops holding its slot
             (it is not failed: its result still joins the population when it finishes). For
             storages without a heartbeat (Journal storages), where a killed worker's trial stays
@@ -185,6 +191,7 @@ class WhaleSampler(BaseSampler):
         avoid_duplicates: bool = _D.avoid_duplicates,
         screen_candidates: int | None = _D.screen_candidates,
         screen_model: str = _D.screen_model,
+        initial_design: int | None = _D.initial_design,
         stale_after: float | None = None,
     ) -> None:
         arguments = locals()

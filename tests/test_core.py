@@ -14,6 +14,7 @@ from optuna_whale.core import (
     PopulationFold,
     Proposal,
     WhaleOptimizer,
+    WhaleSettings,
 )
 from optuna_whale.core.moves import reflect
 from optuna_whale.core.propose import propose
@@ -63,6 +64,47 @@ def test_population_counts_parameters_not_one_hot_coordinates() -> None:
     assert Config.for_cube(4, n_params=9).population_size == default_population_size(4)  # capped at dim
 
 
+def test_initial_design_defaults() -> None:
+    """(S7): ``d + 3`` design points at one or two continuous parameters with the GP screen and
+    one objective; elsewhere the whole first population; a user's value is capped at ``N_0``."""
+    two = Config.for_cube(2)
+    assert (two.population_size, two.initial_design) == (12, 5)
+    assert Config.for_cube(1).initial_design == 4
+    assert two.design_size(0, 12) == 5 and two.design_size(1, 12) == 12  # later cycles: all
+    for cfg in (
+        Config.for_cube(3),  # three parameters
+        Config.for_cube(2, screen_model="quadratic"),
+        Config.for_cube(2, n_objectives=2),  # no screening with several objectives
+        WhaleSettings().resolve(2, discrete=True),
+    ):
+        assert cfg.initial_design == cfg.population_size
+    assert Config.for_cube(5, initial_design=4).initial_design == 4
+    assert Config.for_cube(5, initial_design=99).initial_design == default_population_size(5)
+
+
+def test_first_cycle_beyond_its_design_enters_by_moves_of_the_evaluated() -> None:
+    """With ``n_0 < N_0`` the first ``n_0`` asks are a Latin hypercube of ``n_0`` points and
+    the other slots of cycle 0 get moves whose parents are evaluated whales."""
+    opt = WhaleOptimizer(dim=2, seed=3)
+    n0, size = opt.config.initial_design, opt.config.population_size
+    asks = []
+    for _ in range(size):
+        p = opt.ask()
+        asks.append(p)
+        opt.tell(p, float(((p.x - 0.7) ** 2).sum()))
+    design = np.array([p.x for p in asks[:n0]])
+    assert [p.move for p in asks[:n0]] == ["init"] * n0
+    assert sorted(p.slot for p in asks[:n0]) == list(range(n0))
+    for j in range(2):  # one point per stratum of n_0
+        assert sorted(np.floor(design[:, j] * n0).astype(int)) == list(range(n0))
+    rest = asks[n0:]
+    assert sorted(p.slot for p in rest) == list(range(n0, size))
+    assert all(p.move in ("search", "encircle", "spiral") for p in rest)
+    assert all(p.parent is not None and 0 <= p.parent < p.number for p in rest)
+    full = WhaleOptimizer(dim=2, seed=3, initial_design=size)
+    assert [full.ask().move for _ in range(size)] == ["init"] * size
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -71,6 +113,8 @@ def test_population_counts_parameters_not_one_hot_coordinates() -> None:
         ({"eigen_probability": 1.5}, "eigen_probability"),
         ({"population_growth": 0.5}, "population_growth"),
         ({"cycle_generations": 0}, "cycle_generations"),
+        ({"initial_design": 0}, "initial_design"),
+        ({"initial_design": 2.5}, "initial_design"),
     ],
 )
 def test_config_validation(kwargs: dict, match: str) -> None:

@@ -6,7 +6,9 @@ stand-alone :class:`~optuna_whale.core.optimizer.WhaleOptimizer`:
 1. end the current cycle if :func:`~optuna_whale.core.schedule.cycle_is_done` says so;
 2. choose a slot (:func:`choose_slot`);
 3. an empty slot gets its design point (a respawn after a failed start gets a move from a random
-   occupied whale instead, so failures and pruning never stall the population);
+   occupied whale instead, so failures and pruning never stall the population); in cycle 0 only
+   the first ``n_0`` slots have one (S7 of :mod:`optuna_whale.core.schedule`), and the others
+   are filled, once those are taken, by screened moves of random occupied whales;
 4. an occupied slot gets ``K`` candidate moves from the variant's strategy (categoricals
    resampled, (C1)), and the surrogate
    (:mod:`optuna_whale.core.screen`) keeps the best; on grids and categoricals candidates are
@@ -51,10 +53,11 @@ class PopulationSource(Protocol):
         ...
 
 
-def choose_slot(pop: Population, rng: np.random.Generator) -> tuple[int, bool]:
+def choose_slot(pop: Population, rng: np.random.Generator, design: int | None = None) -> tuple[int, bool]:
     """The slot for the next trial, and whether it needs an initial point.
 
-    An empty slot with no live trial first (the fewest attempts first); otherwise an occupied
+    An empty slot with no live trial first (a never-tried one of the first ``design`` slots
+    first, then the fewest attempts); otherwise an occupied
     slot with the fewest live trials, then the fewest attempts; remaining ties are broken at
     random (so that workers sampling at the same instant rarely collide). One worker therefore
     visits the slots round-robin, and ``R`` concurrent workers put at most ``ceil(R / N_c)``
@@ -63,6 +66,10 @@ def choose_slot(pop: Population, rng: np.random.Generator) -> tuple[int, bool]:
     occ = pop.occupied
     empty_free = np.flatnonzero(~occ & (pop.running == 0))
     if empty_free.size:  # never-tried slots (their design point) before failed ones
+        if design is not None:
+            planned = empty_free[(pop.attempts[empty_free] == 0) & (empty_free < design)]
+            if planned.size:
+                return int(rng.choice(planned)), True
         fewest = empty_free[pop.attempts[empty_free] == pop.attempts[empty_free].min()]
         return int(rng.choice(fewest)), True
     cand = np.flatnonzero(occ)
@@ -94,14 +101,19 @@ def propose(
             step = step._replace(x=resample_categoricals(step.x, c, r))  # (C1)
         return step
 
-    slot, initial = choose_slot(pop, rng)
+    design = config.design_size(pop.cycle, pop.size)
+    slot, initial = choose_slot(pop, rng, design)
     if initial:
-        if pop.attempts[slot] == 0:
-            x = design_point(design_seed, pop.cycle, pop.size, slot, config.dim)
+        if pop.attempts[slot] == 0 and slot < design:
+            x = design_point(design_seed, pop.cycle, design, slot, config.dim)  # (S7)
         elif pop.occupied.any():
-            # respawn: the whale re-enters from a random occupied whale's position by a move
+            # respawn, or a slot of cycle 0 beyond its design (S7): the whale enters from a
+            # random occupied whale's position by a move (screened where it is a first entry)
             partner = int(rng.choice(np.flatnonzero(pop.occupied)))
-            step = moves(pop, partner, config, rng)
+            if pop.attempts[slot] == 0:
+                step = _screened(pop, partner, config, rng, moves, snap, accept)
+            else:
+                step = moves(pop, partner, config, rng)
             return Proposal(
                 np.asarray(step.x, dtype=float), slot, pop.cycle, step.move, pop.generation,
                 parent=int(pop.numbers[partner]), frame=step.frame,
@@ -109,14 +121,28 @@ def propose(
         else:  # nothing evaluated yet in this cycle: a fresh uniform point
             x = rng.random(config.dim)
         return Proposal(x, slot, pop.cycle, "init" if pop.cycle == 0 else "restart", pop.generation)
-    step = moves(pop, slot, config, rng)
+    step = _screened(pop, slot, config, rng, moves, snap, accept)
+    return Proposal(
+        np.asarray(step.x, dtype=float), slot, pop.cycle, step.move, pop.generation,
+        parent=int(pop.numbers[slot]), frame=step.frame,
+    )
+
+
+def _screened(
+    pop: Population, whale: int, config: Config, rng: np.random.Generator,
+    moves: Callable[[Population, int, Config, np.random.Generator], Step],
+    snap: Snap | None, accept: Callable[[np.ndarray], bool] | None,
+) -> Step:
+    """Step 4: ``K`` candidate moves of whale ``whale``, the surrogate's best (without a
+    surrogate, the first drawn)."""
+    step = moves(pop, whale, config, rng)
     if config.screening:
         model = screen_surrogate(
             pop.ranked, pop.recent, pop.recent_violations, config.screen_model, pop.recent_constraints
         )
         if model is not None:
             k = config.candidates(constrained=pop.recent.shape[0] > 0)
-            steps = [step] + [moves(pop, slot, config, rng) for _ in range(k - 1)]
+            steps = [step] + [moves(pop, whale, config, rng) for _ in range(k - 1)]
             points = [s.x if snap is None else snap(s.x) for s in steps]
             scores = model(np.array(points))
             if accept is not None:
@@ -125,10 +151,7 @@ def propose(
                     scores = np.where(ok, scores, np.inf)
             best = int(np.argmin(scores))
             step = steps[best]._replace(x=points[best])
-    return Proposal(
-        np.asarray(step.x, dtype=float), slot, pop.cycle, step.move, pop.generation,
-        parent=int(pop.numbers[slot]), frame=step.frame,
-    )
+    return step
 
 
 def avoid_tried(
