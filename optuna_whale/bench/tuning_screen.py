@@ -136,18 +136,24 @@ def mean_ranks(summaries: dict[str, dict[str, dict[str, float]]]) -> dict[str, d
 
 
 def compare_runs(before: list[dict[str, Any]], after: list[dict[str, Any]], ratio: float = 1.5,
-                 auc_margin: float = 0.1) -> dict[str, dict[str, float]]:
+                 auc_margin: float = 0.1, fraction: float = 1.0) -> dict[str, dict[str, float]]:
     """Before/after on the same problems (harness records, ``runs.jsonl``), per group (e.g.
     ``bbob-constrained d=2``): per problem the median over instances and seeds of the final
     regret and of the AUC of the log10 regret curve (feasible trials only), then how many
     problems ``after`` is better / worse on (final regret by a factor ``ratio``, AUC by
     ``auc_margin`` decades), the sums of the AUCs and the median feasible fraction of the trials.
+    With ``fraction`` < 1 each run counts only its first ``round(fraction n)`` trials (at least
+    one): the comparison at a smaller budget.
     """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"`fraction` must be in (0, 1], got {fraction!r}.")
     from optuna_whale.bench.report import feasible_share, feasible_values
 
     def per_problem(records: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[float, float, float]]:
         runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for r in records:
+            n = max(1, int(round(fraction * len(r["values"]))))
+            r = {**r, "values": r["values"][:n], **({"feasible": r["feasible"][:n]} if r.get("feasible") else {})}
             curve = regret_curve(feasible_values(r), r["optimum"])
             share = feasible_share(r)
             frac = 1.0 if share is None else share

@@ -109,6 +109,13 @@ def test_compare_runs_counts_feasible_improvements() -> None:
     row = compare_runs(before, after)["g"]
     assert (row["problems"], row["final_better"], row["final_worse"]) == (3, 1, 2)
     assert row["feasible_before"] == 1.0 and row["feasible_after"] == 1.0
+    # on the first trial only: p1 and p2 tie, p3 is still 2x worse; p1's infeasible second trial
+    # no longer lowers the feasible share
+    first = compare_runs(before, after, fraction=0.5)["g"]
+    assert (first["final_better"], first["final_worse"]) == (0, 1)
+    assert first["feasible_after"] == 1.0
+    with pytest.raises(ValueError, match="fraction"):
+        compare_runs(before, after, fraction=0.0)
 
 
 def test_screen_budgets_and_mean_ranks() -> None:
