@@ -429,7 +429,9 @@ def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
     sampler = study.sampler
     assert isinstance(sampler, WhaleSampler)
     space = UnitCubeSpace(study.trials[-1].distributions)
-    assert space.discrete and sampler._new_population(study, space).config.screen_candidates == 8
+    grid = sampler._new_population(study, space).config
+    assert space.discrete and grid.candidates(constrained=False) == 32  # a discrete space
+    assert grid.candidates(constrained=True) == 8
     tags = [(t, read_tag(t)) for t in study.trials[1:]]  # the first trial is independent
     for t, tag in tags:
         assert tag is not None
