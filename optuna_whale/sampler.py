@@ -141,9 +141,10 @@ class WhaleSampler(BaseSampler):
             best evaluations keeps the most promising one, in constrained studies with a model
             of the violation (1: no screening; default variant, single objective only).
             ``None``: 8, or 32 on a discrete space or a continuous space of one or two
-            parameters while no trial was infeasible; with ``screen_model="quadratic"`` 4 on a
-            space with a continuous parameter, else 8 (chosen on the tuning sets,
-            ``benchmarks/results/tuning/README.md``).
+            parameters while no trial was infeasible (from the first infeasible trial on: 16
+            on a space with a continuous parameter, 8 on a discrete one); with
+            ``screen_model="quadratic"`` 4 on a space with a continuous parameter, else 8
+            (chosen on the tuning sets, ``benchmarks/results/tuning/README.md``).
         screen_model: The surrogate: ``"gp"``, a Gaussian process on the ranks whose expected
             improvement scores the candidates (with constraints: times the probability of
             feasibility from a second GP on the largest constraint values), or ``"quadratic"``, a ridge

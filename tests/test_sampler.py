@@ -441,7 +441,7 @@ def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
     cont = UnitCubeSpace({"x": optuna.distributions.FloatDistribution(0, 1)})
     one = sampler._new_population(study, cont).config
     assert one.screen_candidates == 32 and one.candidates(constrained=False) == 32  # one or two parameters
-    assert one.candidates(constrained=True) == 8  # once a trial was infeasible
+    assert one.candidates(constrained=True) == 16  # once a trial was infeasible
     assert (one.population_size, one.initial_design) == (11, 4)  # (S7): d + 3 design points
     assert WhaleSampler(initial_design=7)._new_population(study, cont).config.initial_design == 7
     with pytest.raises(ValueError, match="initial_design"):
@@ -450,6 +450,7 @@ def test_grid_and_one_hot_positions_are_the_evaluated_points() -> None:
     assert fixed.candidates(constrained=False) == fixed.candidates(constrained=True) == 5
     cont3 = UnitCubeSpace({f"x{i}": optuna.distributions.FloatDistribution(0, 1) for i in range(3)})
     assert sampler._new_population(study, cont3).config.screen_candidates == 8
+    assert sampler._new_population(study, cont3).config.candidates(constrained=True) == 16
     three = sampler._new_population(study, cont3).config
     assert three.initial_design == three.population_size
     assert sampler._new_population(study, space).config.initial_design == sampler._new_population(

@@ -25,8 +25,8 @@ from optuna_whale.core.variants import MOVES, VARIANTS, Variant, variant_for
 __all__ = ["Config", "WhaleSettings"]
 
 #: Default screened candidates (``benchmarks/results/tuning/README.md``): with the GP's expected
-#: improvement 8 (one or two continuous parameters or a discrete space: :data:`WIDE_SCREEN`,
-#: except in constrained studies); with the quadratic, 4 on
+#: improvement 8 (one or two continuous parameters or a discrete space: :data:`WIDE_SCREEN`;
+#: constrained studies: :data:`CONSTRAINED_SCREEN` on continuous spaces); with the quadratic, 4 on
 #: continuous spaces (on the BBOB tuning set 4 beat 1 and 8: its mean-only score over-exploits)
 #: and 8 on discrete ones (on the HPOBench tuning set, where tried configurations are dropped
 #: before screening, 8 beat 4 and 16).
@@ -37,8 +37,13 @@ SCREEN_CANDIDATES = {("gp", False): 8, ("gp", True): 8, ("quadratic", False): 4,
 #: 50 d, so 8 stays on continuous spaces there; on the categorical BBOB tuning set (five 5-way
 #: choices) 32 beat 8 at 20 and 40 trials and tied at 100, and on the HPOBench tuning set it was
 #: better at 20 and 40 trials; on the constrained tuning set at d = 2 it lost at 50 d, so
-#: constrained studies keep 8.
+#: constrained studies take fewer.
 LOW_DIM_PARAMS, WIDE_SCREEN = 2, 32
+#: In a constrained study (from its first infeasible trial) on a continuous space,
+#: ``CONSTRAINED_SCREEN`` candidates: on the constrained tuning set 16 beat 8 at d = 2 at 10 d,
+#: 20 d and 50 d trials (32 lost at 50 d), at d = 5 at 5 d to 20 d trials (even at 50 d), and at
+#: d = 10 at 10 d trials (even later).
+CONSTRAINED_SCREEN = 16
 
 
 #: With the GP on a continuous space of at most ``LOW_DIM_PARAMS`` parameters (one objective),
@@ -56,8 +61,11 @@ def default_initial_design(model: str, discrete: bool, n_params: int, n_objectiv
     return population
 
 
-def default_screen_candidates(model: str, discrete: bool, n_params: int) -> int:
-    """The default ``screen_candidates`` of a space (:data:`SCREEN_CANDIDATES`, :data:`WIDE_SCREEN`)."""
+def default_screen_candidates(model: str, discrete: bool, n_params: int, constrained: bool = False) -> int:
+    """The default ``screen_candidates`` of a space (:data:`SCREEN_CANDIDATES`, :data:`WIDE_SCREEN`);
+    ``constrained``: once a trial of the study was infeasible (:data:`CONSTRAINED_SCREEN`)."""
+    if model == "gp" and constrained:
+        return SCREEN_CANDIDATES[(model, discrete)] if discrete else CONSTRAINED_SCREEN
     if model == "gp" and (discrete or n_params <= LOW_DIM_PARAMS):
         return WIDE_SCREEN
     return SCREEN_CANDIDATES[(model, discrete)]
@@ -158,7 +166,9 @@ class WhaleSettings:
         t = self.cycle_generations or default_cycle_generations(size_dim, n)
         s = self.stagnation_generations or default_stagnation_generations(t)
         k = self.screen_candidates or default_screen_candidates(self.screen_model, discrete, size_dim)
-        k_constrained = self.screen_candidates or SCREEN_CANDIDATES[(self.screen_model, discrete)]
+        k_constrained = self.screen_candidates or default_screen_candidates(
+            self.screen_model, discrete, size_dim, constrained=True
+        )
         n0 = self.initial_design or default_initial_design(self.screen_model, discrete, size_dim, n_objectives, n)
         return Config(
             dim=dim,
