@@ -159,7 +159,11 @@ def test_ctrl_c_with_two_jobs_stops_at_once_and_resumes(
     stdout, stderr = proc.communicate(timeout=30)
     elapsed = time.monotonic() - t0
     assert proc.returncode == 130 and stdout == "interrupted\n", (stdout, stderr)
-    assert elapsed < 3.0, elapsed  # before: the queued runs ran to the end first
+    # prompt, not timed to the second: a worker whose interrupt Python dropped exits after its
+    # 2 s grace period, and SQLite writes at exit can wait on a lock (5.3 s seen once in a full
+    # suite); a hang would last until the 30 s timeout above, and queued runs that still ran
+    # (the bug this guards) are caught by the study count below
+    assert elapsed < 10.0, elapsed
     assert "Traceback" not in stderr, stderr
     after = _states(url)
     time.sleep(0.5)
