@@ -53,7 +53,7 @@ class PopulationSource(Protocol):
         ...
 
 
-def choose_slot(pop: Population, rng: np.random.Generator, design: int | None = None) -> tuple[int, bool]:
+def choose_slot(pop: Population, rng: np.random.Generator, design: int) -> tuple[int, bool]:
     """The slot for the next trial, and whether it needs an initial point.
 
     An empty slot with no live trial first (a never-tried one of the first ``design`` slots
@@ -66,10 +66,9 @@ def choose_slot(pop: Population, rng: np.random.Generator, design: int | None = 
     occ = pop.occupied
     empty_free = np.flatnonzero(~occ & (pop.running == 0))
     if empty_free.size:  # never-tried slots (their design point) before failed ones
-        if design is not None:
-            planned = empty_free[(pop.attempts[empty_free] == 0) & (empty_free < design)]
-            if planned.size:
-                return int(rng.choice(planned)), True
+        planned = empty_free[(pop.attempts[empty_free] == 0) & (empty_free < design)]
+        if planned.size:
+            return int(rng.choice(planned)), True
         fewest = empty_free[pop.attempts[empty_free] == pop.attempts[empty_free].min()]
         return int(rng.choice(fewest)), True
     cand = np.flatnonzero(occ)
