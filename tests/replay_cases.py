@@ -11,11 +11,13 @@ Each case drives WhaleSampler (or WhaleOptimizer) through its public API only, o
 rotated problem, and records every trial's parameters and whale tag.
 
 OpenBLAS picks its kernels by CPU, and kernels differ in the last bits of LAPACK results (the
-eigenbasis, the screen's solve); one flipped bit moves every later proposal of a chaotic run.
-So cases are recorded and replayed in a process whose OpenBLAS kernels are pinned to
-:data:`CORETYPE` (an x86_64 baseline every such CPU runs): ``main`` starts itself again with
-``OPENBLAS_CORETYPE`` set, and ``tests/test_replay.py`` runs ``python tests/replay_cases.py
---json`` as a subprocess.
+eigenbasis, the screen's solve); so does numpy, whose ufuncs and ``einsum`` dispatch to the
+widest SIMD the CPU has (AVX2 and AVX-512 sum in different orders). One flipped bit moves every
+later proposal of a chaotic run. So cases are recorded and replayed in a process whose OpenBLAS
+kernels are pinned to :data:`CORETYPE` and whose numpy runs its x86_64 baseline code only (every
+dispatched target disabled): both are code every such CPU runs. ``main`` starts itself again
+with ``OPENBLAS_CORETYPE`` and ``NPY_DISABLE_CPU_FEATURES`` set, and ``tests/test_replay.py``
+runs ``python tests/replay_cases.py --json`` as a subprocess.
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ RECORDED = Path(__file__).with_name("data") / "replay.json.gz"
 N_TRIALS = 200
 #: OpenBLAS kernels of the recording (SSE4.2; every x86_64 CPU in use runs them)
 CORETYPE = "Nehalem"
+
+
+def _dispatched_features() -> str:
+    """numpy's SIMD targets chosen at run time by CPU (to disable: the baseline stays)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:  # another numpy layout: the targets of numpy 2.x on x86_64
+        return "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+    return " ".join(__cpu_dispatch__)
 
 
 def pinned() -> bool:
@@ -242,8 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print every case's trials as JSON")
     args = parser.parse_args(argv)
     if pinned() and os.environ.get("OPENBLAS_CORETYPE") != CORETYPE:
-        # numpy has loaded OpenBLAS with the CPU's own kernels: start again with the pinned ones
-        env = {**os.environ, "OPENBLAS_CORETYPE": CORETYPE}
+        # numpy has loaded OpenBLAS with the CPU's own kernels and chosen its SIMD targets:
+        # start again with the pinned ones
+        env = {**os.environ, "OPENBLAS_CORETYPE": CORETYPE, "NPY_DISABLE_CPU_FEATURES": _dispatched_features()}
         os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *(argv if argv is not None else sys.argv[1:])], env)
     recorded = {name: play(name) for name in CASES}
     if args.json:
