@@ -147,7 +147,8 @@ class WhaleSampler(BaseSampler):
             (chosen on the tuning sets, ``benchmarks/results/tuning/README.md``).
         screen_model: The surrogate: ``"gp"``, a Gaussian process on the ranks whose expected
             improvement scores the candidates (with constraints: times the probability of
-            feasibility from a second GP on the largest constraint values), or ``"quadratic"``, a ridge
+            feasibility, from one more GP per constraint, or on the largest constraint value
+            where trials differ in their constraints), or ``"quadratic"``, a ridge
             quadratic of the ranks plus a quadratic penalty for the predicted violation (the
             default of earlier releases). Equations in ``optuna_whale/core/screen.py``.
         initial_design: Design points of the first cycle, ``n_0`` (>= 1; values above ``N_0``

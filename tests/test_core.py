@@ -445,13 +445,49 @@ def test_the_optimizer_passes_the_margin_to_the_screen() -> None:
         c = float(p.x[0] - 0.5)
         opt.tell(p, float(-p.x[0]), violation=max(c, 0.0), margin=c)
     pop = opt.population()
-    assert pop.recent_constraints.shape == pop.recent_violations.shape and pop.recent_constraints.size > 0
+    assert pop.recent_constraints.shape == (pop.recent_violations.size, 1) and pop.recent_constraints.size > 0
     assert (pop.recent_constraints < 0).any()
-    np.testing.assert_array_equal(np.maximum(pop.recent_constraints, 0.0), pop.recent_violations)
+    np.testing.assert_array_equal(np.maximum(pop.recent_constraints[:, 0], 0.0), pop.recent_violations)
     p = opt.ask()
     opt.tell(p, -2.0, margin=float("nan"))  # a NaN constraint fails the evaluation, never folds in
     assert opt.best_value > -2.0 and opt.population().recent_constraints.size == pop.recent_constraints.size
 
+
+def test_each_constraint_gets_its_own_feasibility_model() -> None:
+    """(G6b): with ``c_1 = x0 - 0.5`` and ``c_2 = 0.2 - x1`` (feasible: x0 <= 0.5 and x1 >= 0.2)
+    PF is the product of one process per constraint: near 1 inside both, near 0 outside either;
+    the model of the largest value alone, fitted to the same points, is less sure at the corner
+    where the two constraints meet. A constraint with one value everywhere is left out."""
+    rng = np.random.default_rng(4)
+    x = rng.random((30, 2))
+    c = np.stack([x[:, 0] - 0.5, 0.2 - x[:, 1]], axis=1)
+    ranked = x[np.argsort(np.maximum(c, 0.0).sum(axis=1))]
+    each = feasibility_gp(ranked, x, c)
+    assert each is not None
+    inside, out_1, out_2 = np.array([[0.2, 0.6]]), np.array([[0.9, 0.6]]), np.array([[0.2, 0.02]])
+    assert each(inside)[0] > 0.9 and each(out_1)[0] < 0.1 and each(out_2)[0] < 0.1
+    corner = np.array([[0.45, 0.25]])  # inside, near both boundaries
+    largest = feasibility_gp(ranked, x, c.max(axis=1))
+    assert largest is not None and each(corner)[0] > largest(corner)[0]
+    with_constant = feasibility_gp(ranked, x, np.column_stack([c, np.full(30, -1.0)]))
+    assert with_constant is not None
+    np.testing.assert_allclose(with_constant(np.vstack([inside, out_1, corner])), each(np.vstack([inside, out_1, corner])))
+
+
+def test_the_fold_keeps_every_constraint_value_where_each_evaluation_has_them_all() -> None:
+    opt = WhaleOptimizer(dim=2, population_size=4, seed=0)
+    for _ in range(12):
+        p = opt.ask()
+        opt.tell(p, float(-p.x[0]), constraints=[float(p.x[0] - 0.5), float(0.2 - p.x[1])])
+    pop = opt.population()
+    assert pop.recent_constraints.shape == (pop.recent_violations.size, 2)
+    np.testing.assert_allclose(np.maximum(pop.recent_constraints, 0.0).sum(axis=1), pop.recent_violations)
+    p = opt.ask()
+    opt.tell(p, -2.0, constraints=[float("nan"), -1.0])  # a NaN constraint fails the evaluation
+    assert opt.best_value > -2.0
+    p = opt.ask()
+    opt.tell(p, 1.0, constraints=[-1.0])  # a different number of constraints: the largest only
+    assert opt.population().recent_constraints.shape[1] == 1
 
 def _screening_population() -> Population:
     cfg = Config.for_cube(2, population_size=4, screen_candidates=8)

@@ -105,18 +105,18 @@ def test_violation_reads_new_and_legacy_constraints() -> None:
 
     study.optimize(objective, n_trials=1)
     assert trial_violation(study.trials[0]) == 2.0
-    assert trial_constraints(study.trials[0]) == (2.0, 2.0) and trial_constraints(t) == (0.5, 0.5)
+    assert trial_constraints(study.trials[0])[:2] == (2.0, 2.0) and trial_constraints(t)[:2] == (0.5, 0.5)
 
 
 def test_margin_is_the_largest_signed_constraint() -> None:
     def trial(constraints: object) -> optuna.trial.FrozenTrial:
         return optuna.trial.create_trial(params={}, distributions={}, value=1.0, system_attrs={"constraints": constraints})
 
-    assert trial_constraints(trial([-0.5, -2.0])) == (0.0, -0.5)  # feasible, 0.5 inside the tightest constraint
-    assert trial_constraints(trial([1.0, 3.0])) == (4.0, 3.0)
-    assert trial_constraints(trial([float("nan"), -1.0])) == (math.inf, math.inf)
-    assert trial_constraints(trial(["x", 1.0])) == (math.inf, math.inf)  # not a number
-    assert trial_constraints(optuna.trial.create_trial(params={}, distributions={}, value=1.0)) == (0.0, None)
+    assert trial_constraints(trial([-0.5, -2.0])) == (0.0, -0.5, (-0.5, -2.0))  # feasible, 0.5 inside the tightest
+    assert trial_constraints(trial([1.0, 3.0])) == (4.0, 3.0, (1.0, 3.0))
+    assert trial_constraints(trial([float("nan"), -1.0])) == (math.inf, math.inf, (math.inf, -1.0))
+    assert trial_constraints(trial(["x", 1.0])) == (math.inf, math.inf, (math.inf, 1.0))  # not a number
+    assert trial_constraints(optuna.trial.create_trial(params={}, distributions={}, value=1.0)) == (0.0, None, ())
 
 
 # -- studies ----------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ module             what it holds
                    moves gaussian, DE and uniform (A1-A3), categorical resampling (C1)
 ``variants``       the default and canonical variants: moves plus the policies around them
 ``screen``         surrogate screening of candidate moves: a GP on the ranks scored by EI
-                   (G1-G5), with constraints times the probability of feasibility (G6-G7),
+                   (G1-G5), with constraints times the probability of feasibility (G6-G7,
+                   one GP per constraint: G6b),
                    or the rank quadratic (Q1-Q6)
 ``propose``        the next proposal: cycle advance, slot, move, screen, untried configurations
 ``optimizer``      :class:`WhaleOptimizer`, the algorithm as a plain ask/tell optimiser

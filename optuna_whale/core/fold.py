@@ -90,11 +90,12 @@ class Population:
     front: list[Evaluation] = field(default_factory=list)
     front_crowding: np.ndarray = field(default_factory=lambda: np.empty(0))
     #: the cycle's newest evaluations, their constraint violations and their signed constraint
-    #: values (:attr:`Evaluation.constraint`), for the screen's feasibility model (Q5, G6);
-    #: empty unless the study is constrained and screened
+    #: values, ``(n, m)``: every constraint's where each evaluation has the same ``m >= 2`` (G6b),
+    #: else one column of :attr:`Evaluation.constraint`; for the screen's feasibility model (Q5,
+    #: G6); empty unless the study is constrained and screened
     recent: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     recent_violations: np.ndarray = field(default_factory=lambda: np.empty(0))
-    recent_constraints: np.ndarray = field(default_factory=lambda: np.empty(0))
+    recent_constraints: np.ndarray = field(default_factory=lambda: np.empty((0, 1)))
     #: values derived from this snapshot once and reused by every move drawn from it (the
     #: eigenbasis of (W5)); never part of the population's state
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -140,6 +141,15 @@ class Population:
     def generation(self) -> float:
         """``g = E_c / N_c``."""
         return self.n_finished / self.size
+
+
+def _constraint_columns(probe: list[Evaluation]) -> np.ndarray:
+    """The feasibility model's targets, one row per evaluation: every constraint value ``c_k``
+    where each evaluation has the same number (>= 2) of them (G6b), else the largest one."""
+    m = len(probe[0].constraints) if probe else 0
+    if m > 1 and all(len(e.constraints) == m for e in probe):
+        return np.array([e.constraints for e in probe], dtype=float)
+    return np.array([e.constraint for e in probe], dtype=float).reshape(len(probe), 1)
 
 
 class PopulationFold:
@@ -330,7 +340,7 @@ class PopulationFold:
         probe = sorted(recent, key=lambda e: -e.number)[: ranked_size(cfg.dim)] if screened and constrained else []
         recent_x = np.array([e.x for e in probe]) if probe else np.empty((0, cfg.dim))
         recent_v = np.array([e.violation for e in probe], dtype=float)
-        recent_c = np.array([e.constraint for e in probe], dtype=float)
+        recent_c = _constraint_columns(probe)
         own = [num for num in finished if carried is None or num != carried.number]
         since = len(own) - bisect.bisect_right(own, newest)
         return Population(

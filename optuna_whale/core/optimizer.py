@@ -63,20 +63,29 @@ class WhaleOptimizer:
 
     def tell(
         self, proposal: Proposal, value: float | Sequence[float], violation: float = 0.0,
-        margin: float | None = None,
+        margin: float | None = None, constraints: Sequence[float] | None = None,
     ) -> None:
         """Report the (minimisation) value(s) of an ask, its constraint violation
         ``sum_k max(0, c_k)`` and optionally its largest constraint value ``max_k c_k`` (the
-        feasibility model's target; without it the violation stands in)."""
+        feasibility model's target; without it the violation stands in). Or give every
+        constraint value ``c_k`` (feasible when all are ``<= 0``) as ``constraints``: the
+        violation and the largest value are taken from them, and with two or more each
+        constraint gets its own feasibility model (G6b)."""
         self._running.pop(proposal.number, None)
         if isinstance(value, (int, float, np.floating, np.integer)):
             values: tuple[float, ...] = (float(value),)
         else:
             values = tuple(float(v) for v in value)
-        if any(math.isnan(v) for v in values) or math.isnan(violation) or (margin is not None and math.isnan(margin)):
+        cons = () if constraints is None else tuple(float(c) for c in constraints)
+        if cons:
+            violation, margin = sum(max(c, 0.0) for c in cons), max(cons)
+        if (
+            any(math.isnan(v) for v in values + cons) or math.isnan(violation)
+            or (margin is not None and math.isnan(margin))
+        ):
             self._fold.add_failure(proposal.cycle, proposal.slot)
             return
-        self._fold.add(Evaluation(proposal.number, proposal, values, max(violation, 0.0), margin))
+        self._fold.add(Evaluation(proposal.number, proposal, values, max(violation, 0.0), margin, cons))
         if len(values) == 1 and violation <= 0 and values[0] < self.best_value:
             self.best_value, self.best_x = values[0], np.array(proposal.x)
 

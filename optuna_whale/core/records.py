@@ -82,6 +82,8 @@ class Evaluation:
     values: tuple[float, ...]
     violation: float = 0.0
     margin: float | None = None
+    #: every signed constraint value ``c_k`` (empty where unknown), for (G6b)
+    constraints: tuple[float, ...] = ()
     _key: tuple[float, float, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -44,6 +44,18 @@ probability of feasibility (Schonlau, Welch & Jones 1998; Gardner et al. 2014)::
     PF(z) = Phi(-mu_t(z) / sigma_t(z))                                                         (G6)
     score(x) = -EI(z) PF(z)                                                                     (G7)
 
+With two or more constraints, given for each of the ``n`` points (the same number at each),
+each constraint ``k`` gets its own process of that form, fitted to its own ``t_ik`` by (G6a)
+(per constraint: its median, mean and spread; the factorisations of (G2) are shared, and (G3)
+picks each one's length scale), and PF is the product over the constraints, taken as
+independent as in Gardner et al. (2014) and Optuna's GPSampler::
+
+    PF(z) = prod_k Phi(-mu_tk(z) / sigma_tk(z))                                                (G6b)
+
+A single process on ``max_k c_ik`` has to fit the kinks where the largest constraint changes;
+on the constrained tuning set one process per constraint found better feasible values with
+more trials feasible (tuning log). A constraint with the same value at every point says
+nothing about where the boundary lies and is left out.
 (Without the largest constraint values, :meth:`~optuna_whale.core.optimizer.WhaleOptimizer.tell`
 called with a violation only, the violations ``V_i >= 0`` stand in for ``c_i``: 0 on every
 feasible point, so PF is about 1/2 there, a weight that orders candidates. The signed values
@@ -157,14 +169,30 @@ def rank_targets(n: int) -> np.ndarray:
     return (np.arange(n, dtype=float) - (n - 1) / 2) / n * math.sqrt(12.0)
 
 
+def _gp_predict(
+    zc: np.ndarray, z: np.ndarray, ell: float, chol: np.ndarray, alpha: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(G4) at standardised points ``zc``: the mean (one column per column of ``alpha``) and
+    the standard deviation (the same for every column of one length scale)."""
+    dz = zc[:, None, :] - z[None, :, :]
+    ks = np.exp(-0.5 * np.einsum("ijk,ijk->ij", dz, dz) / ell**2)
+    v = np.linalg.solve(chol, ks.T)
+    var = 1.0 + GP_NOISE - np.einsum("ij,ij->j", v, v)  # (G4)
+    return ks @ alpha, np.sqrt(np.maximum(var, 1e-12))
+
+
 def fit_gp(z: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
     """(G2)-(G4) fitted to targets ``y`` (unit variance) at standardised points ``z``: a
     function of standardised points returning the predicted mean and standard deviation.
-    None where no length scale gives a factorisation."""
+    ``y`` of shape ``(n, m)`` fits ``m`` processes at once, each with its own length scale (G3)
+    but sharing the factorisations; the prediction is then ``(c, m)``. None where no length
+    scale gives a factorisation."""
     n, d = z.shape
     diff = z[:, None, :] - z[None, :, :]
     sq = np.einsum("ijk,ijk->ij", diff, diff)
-    fit: tuple[float, float, np.ndarray, np.ndarray] | None = None
+    fits: list[tuple[float, np.ndarray, np.ndarray]] = []
+    width = 1 if y.ndim == 1 else y.shape[1]
+    best, choice = np.full(width, -np.inf), np.full(width, -1)
     for ell in np.asarray(GP_LENGTH_SCALES) * math.sqrt(d):
         k = np.exp(-0.5 * sq / ell**2) + GP_NOISE * np.eye(n)  # (G2)
         try:
@@ -172,19 +200,24 @@ def fit_gp(z: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndar
         except np.linalg.LinAlgError:
             continue
         alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, y))
-        evidence = -0.5 * float(y @ alpha) - float(np.log(np.diag(chol)).sum())  # (G3)
-        if fit is None or evidence > fit[0]:
-            fit = (evidence, float(ell), chol, alpha)
-    if fit is None:
+        fit = np.array([float(y @ alpha)]) if y.ndim == 1 else np.einsum("ij,ij->j", y, alpha)
+        evidence = -0.5 * fit - float(np.log(np.diag(chol)).sum())  # (G3)
+        better = evidence > best
+        best[better], choice[better] = evidence[better], len(fits)
+        fits.append((float(ell), chol, alpha))
+    if not fits:
         return None
-    _, ell, chol, alpha = fit
+    if y.ndim == 1:
+        ell, chol, alpha = fits[int(choice[0])]
+        return lambda zc: _gp_predict(zc, z, ell, chol, alpha)
+    used = [(fits[i], choice == i) for i in sorted(set(choice.tolist()))]
 
     def predict(zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        dz = zc[:, None, :] - z[None, :, :]
-        ks = np.exp(-0.5 * np.einsum("ijk,ijk->ij", dz, dz) / ell**2)
-        v = np.linalg.solve(chol, ks.T)
-        var = 1.0 + GP_NOISE - np.einsum("ij,ij->j", v, v)  # (G4)
-        return ks @ alpha, np.sqrt(np.maximum(var, 1e-12))
+        mu, sd = np.empty((zc.shape[0], width)), np.empty((zc.shape[0], width))
+        for (ell, chol, alpha), cols in used:
+            mu[:, cols], s = _gp_predict(zc, z, ell, chol, alpha[:, cols])
+            sd[:, cols] = s[:, None]
+        return mu, sd
 
     return predict
 
@@ -203,27 +236,46 @@ def gp_surrogate(ranked: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray,
     return lambda x: predict((np.atleast_2d(x) - centre) / scale)
 
 
-def feasibility_gp(
-    ranked: np.ndarray, recent: np.ndarray, constraints: np.ndarray
-) -> Callable[[np.ndarray], np.ndarray] | None:
-    """(G6): the probability that a cube point is feasible, from a GP on the signed constraint
-    values ``c_i`` (feasible iff ``<= 0``) of the points ``recent`` in the scale (G6a), in the
-    frame (Q2) of the ``ranked`` points. An infinite ``c_i`` (a NaN constraint is ``+inf``)
+def _constraint_scale(c: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+    """(G6a) of one constraint's values ``c`` (NaN already ``+inf``): the standardised ``t``,
+    its mean ``m`` and spread ``s``; None where ``c`` is the same everywhere. An infinite value
     counts as twice the largest finite ``|c|``, with its sign."""
-    centre, scale = _frame(ranked)
-    c = np.asarray(constraints, dtype=float)
     finite = np.isfinite(c)
     big = float(np.max(np.abs(c[finite]))) if finite.any() else 0.0
     c = np.where(finite, c, np.sign(c) * (2.0 * big if big > 0 else 1.0))
     t = np.sign(c) * np.log1p(np.abs(c) / (float(np.median(np.abs(c))) + 1e-12))  # (G6a)
-    m, s = float(t.mean()), float(t.std()) + 1e-12
-    predict = fit_gp((recent - centre) / scale, (t - m) / s)
+    m, s = float(t.mean()), float(t.std())
+    if s == 0.0:
+        return None
+    return (t - m) / (s + 1e-12), m, s + 1e-12
+
+
+def feasibility_gp(
+    ranked: np.ndarray, recent: np.ndarray, constraints: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """(G6): the probability that a cube point is feasible, from GPs on the signed constraint
+    values (feasible iff ``<= 0``) of the points ``recent`` in the scale (G6a), in the frame (Q2)
+    of the ``ranked`` points. ``constraints`` of shape ``(n,)`` or ``(n, 1)`` holds each point's
+    largest value ``c_i``; of shape ``(n, m)``, each constraint ``c_ik`` gets its own process and
+    PF is the product over them (G6b). A constraint with the same value at every point is left
+    out (None where every one is)."""
+    centre, scale = _frame(ranked)
+    c = np.asarray(constraints, dtype=float).reshape(recent.shape[0], -1)
+    scaled = [f for f in (_constraint_scale(c[:, k]) for k in range(c.shape[1])) if f is not None]
+    if not scaled:
+        return None
+    one = len(scaled) == 1
+    target = scaled[0][0] if one else np.column_stack([f[0] for f in scaled])
+    m, s = np.array([f[1] for f in scaled]), np.array([f[2] for f in scaled])
+    predict = fit_gp((recent - centre) / scale, target)
     if predict is None:
         return None
 
     def pf(x: np.ndarray) -> np.ndarray:
         mu, sd = predict((np.atleast_2d(x) - centre) / scale)
-        return _normal_cdf(-(m + s * mu) / (s * sd))  # (G6)
+        if one:
+            return _normal_cdf(-(m[0] + s[0] * mu) / (s[0] * sd))  # (G6)
+        return np.prod(_normal_cdf(-(m + s * mu) / (s * sd)), axis=1)  # (G6b)
 
     return pf
 
