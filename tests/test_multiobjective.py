@@ -119,6 +119,18 @@ def test_margin_is_the_largest_signed_constraint() -> None:
     assert trial_constraints(optuna.trial.create_trial(params={}, distributions={}, value=1.0)) == (0.0, None, ())
 
 
+def test_constraint_values_come_in_the_order_of_their_names() -> None:
+    """Each constraint keeps its column of the feasibility model (G6b) whatever order a storage
+    returns a trial's system attrs in."""
+
+    def trial(attrs: dict[str, float]) -> optuna.trial.FrozenTrial:
+        return optuna.trial.create_trial(params={}, distributions={}, value=1.0, system_attrs=attrs)
+
+    a = trial({"constraints:mem": 2.0, "constraints:acc": -1.0})
+    b = trial({"constraints:acc": -1.0, "constraints:mem": 2.0})
+    assert trial_constraints(a) == trial_constraints(b) == (2.0, 2.0, (-1.0, 2.0))
+
+
 # -- studies ----------------------------------------------------------------------------------
 
 
