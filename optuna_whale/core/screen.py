@@ -272,10 +272,9 @@ def feasibility_gp(
         return None
 
     def pf(x: np.ndarray) -> np.ndarray:
-        mu, sd = predict((np.atleast_2d(x) - centre) / scale)
-        if one:
-            return _normal_cdf(-(m[0] + s[0] * mu) / (s[0] * sd))  # (G6)
-        return np.prod(_normal_cdf(-(m + s * mu) / (s * sd)), axis=1)  # (G6b)
+        mu, sd = predict((np.atleast_2d(x) - centre) / scale)  # (c,) for one process, else (c, m)
+        p = _normal_cdf(-(m + s * mu) / (s * sd))  # (G6)
+        return p if one else np.prod(p, axis=1)  # (G6b)
 
     return pf
 
