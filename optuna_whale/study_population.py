@@ -72,11 +72,11 @@ def trial_values(
     )
 
 
-def trial_constraints(trial: FrozenTrial) -> tuple[float, float | None, tuple[float, ...]]:
+def trial_constraints(trial: FrozenTrial) -> tuple[float, tuple[float, ...]]:
     """``trial.constraints`` (Optuna 5's ``trial.set_constraint`` and the legacy ``constraints``
-    list) read once: the total violation ``sum_k max(0, c_k)``, the largest value ``max_k c_k``
-    (<= 0: feasible, by that much on the tightest constraint's scale; None for a trial with none)
-    and every value ``c_k`` in the order of the constraints' names (the same for every trial of a
+    list) read once: the total violation ``sum_k max(0, c_k)`` and every value ``c_k`` (their
+    largest, :attr:`Evaluation.margin`, is <= 0 when feasible, by that much on the tightest
+    constraint's scale) in the order of the constraints' names (the same for every trial of a
     study, whatever order a storage returns them in). A NaN or non-numeric constraint counts as
     ``+inf`` (infinitely violated)."""
     values = []
@@ -88,7 +88,7 @@ def trial_constraints(trial: FrozenTrial) -> tuple[float, float | None, tuple[fl
         except (TypeError, ValueError):
             v = math.inf
         values.append(math.inf if math.isnan(v) else v)
-    return sum((max(v, 0.0) for v in values), 0.0), (max(values) if values else None), tuple(values)
+    return sum((max(v, 0.0) for v in values), 0.0), tuple(values)
 
 
 def trial_violation(trial: FrozenTrial) -> float:

@@ -91,6 +91,12 @@ def test_leader_tournament_prefers_larger_crowding() -> None:
     assert boundary > 0.6 * len(picks)  # the two crowded middle points lose most tournaments
 
 
+def _read(trial: optuna.trial.FrozenTrial) -> tuple[float, float | None, tuple[float, ...]]:
+    """A trial's constraints as the fold sees them: violation, margin (the largest) and values."""
+    ev = Evaluation(trial.number, Proposal(np.zeros(1), 0, 0, "init"), (1.0,), *trial_constraints(trial))
+    return ev.violation, ev.margin, ev.constraints
+
+
 def test_violation_reads_new_and_legacy_constraints() -> None:
     t = optuna.trial.create_trial(
         params={}, distributions={}, value=1.0, system_attrs={"constraints": [0.5, -1.0]}
@@ -105,18 +111,18 @@ def test_violation_reads_new_and_legacy_constraints() -> None:
 
     study.optimize(objective, n_trials=1)
     assert trial_violation(study.trials[0]) == 2.0
-    assert trial_constraints(study.trials[0])[:2] == (2.0, 2.0) and trial_constraints(t)[:2] == (0.5, 0.5)
+    assert _read(study.trials[0])[:2] == (2.0, 2.0) and _read(t)[:2] == (0.5, 0.5)
 
 
 def test_margin_is_the_largest_signed_constraint() -> None:
     def trial(constraints: object) -> optuna.trial.FrozenTrial:
         return optuna.trial.create_trial(params={}, distributions={}, value=1.0, system_attrs={"constraints": constraints})
 
-    assert trial_constraints(trial([-0.5, -2.0])) == (0.0, -0.5, (-0.5, -2.0))  # feasible, 0.5 inside the tightest
-    assert trial_constraints(trial([1.0, 3.0])) == (4.0, 3.0, (1.0, 3.0))
-    assert trial_constraints(trial([float("nan"), -1.0])) == (math.inf, math.inf, (math.inf, -1.0))
-    assert trial_constraints(trial(["x", 1.0])) == (math.inf, math.inf, (math.inf, 1.0))  # not a number
-    assert trial_constraints(optuna.trial.create_trial(params={}, distributions={}, value=1.0)) == (0.0, None, ())
+    assert _read(trial([-0.5, -2.0])) == (0.0, -0.5, (-0.5, -2.0))  # feasible, 0.5 inside the tightest
+    assert _read(trial([1.0, 3.0])) == (4.0, 3.0, (1.0, 3.0))
+    assert _read(trial([float("nan"), -1.0])) == (math.inf, math.inf, (math.inf, -1.0))
+    assert _read(trial(["x", 1.0])) == (math.inf, math.inf, (math.inf, 1.0))  # not a number
+    assert _read(optuna.trial.create_trial(params={}, distributions={}, value=1.0)) == (0.0, None, ())
 
 
 def test_constraint_values_come_in_the_order_of_their_names() -> None:
@@ -128,7 +134,7 @@ def test_constraint_values_come_in_the_order_of_their_names() -> None:
 
     a = trial({"constraints:mem": 2.0, "constraints:acc": -1.0})
     b = trial({"constraints:acc": -1.0, "constraints:mem": 2.0})
-    assert trial_constraints(a) == trial_constraints(b) == (2.0, 2.0, (-1.0, 2.0))
+    assert _read(a) == _read(b) == (2.0, 2.0, (-1.0, 2.0))
 
 
 # -- studies ----------------------------------------------------------------------------------

@@ -78,14 +78,13 @@ class WhaleOptimizer:
             values = tuple(float(v) for v in value)
         cons = () if constraints is None else tuple(float(c) for c in constraints)
         if cons:
-            violation, margin = sum(max(c, 0.0) for c in cons), max(cons)
-        if (
-            any(math.isnan(v) for v in values + cons) or math.isnan(violation)
-            or (margin is not None and math.isnan(margin))
-        ):
+            violation = sum(max(c, 0.0) for c in cons)
+        elif margin is not None:
+            cons = (float(margin),)
+        if any(math.isnan(v) for v in values + cons) or math.isnan(violation):
             self._fold.add_failure(proposal.cycle, proposal.slot)
             return
-        self._fold.add(Evaluation(proposal.number, proposal, values, max(violation, 0.0), margin, cons))
+        self._fold.add(Evaluation(proposal.number, proposal, values, max(violation, 0.0), cons))
         if len(values) == 1 and violation <= 0 and values[0] < self.best_value:
             self.best_value, self.best_x = values[0], np.array(proposal.x)
 

@@ -74,15 +74,14 @@ class Proposal:
 @dataclass(frozen=True)
 class Evaluation:
     """A finished proposal: minimisation ``values`` (one per objective), the total constraint
-    violation ``sum_k max(0, c_k)`` (0 when feasible), and ``margin``, the largest constraint
-    value ``max_k c_k`` (<= 0 when feasible; None where unknown: the violation stands in)."""
+    violation ``sum_k max(0, c_k)`` (0 when feasible), and the signed constraint values
+    ``constraints``: every ``c_k``, or only the largest where only that is known (empty where
+    unknown: the violation stands in)."""
 
     number: int
     proposal: Proposal
     values: tuple[float, ...]
     violation: float = 0.0
-    margin: float | None = None
-    #: every signed constraint value ``c_k`` (empty where unknown), for (G6b)
     constraints: tuple[float, ...] = ()
     _key: tuple[float, float, int] = field(init=False, repr=False, compare=False)
 
@@ -112,10 +111,16 @@ class Evaluation:
         return self.violation <= 0.0
 
     @property
+    def margin(self) -> float | None:
+        """The largest constraint value ``max_k c_k`` (<= 0 when feasible; None where unknown)."""
+        return max(self.constraints) if self.constraints else None
+
+    @property
     def constraint(self) -> float:
         """The signed constraint value the feasibility model (G6) fits: ``margin``, or the
         violation where the margin is unknown."""
-        return self.violation if self.margin is None else self.margin
+        margin = self.margin
+        return self.violation if margin is None else margin
 
     def key(self) -> tuple[float, float, int]:
         """Single-objective total order (O1), smaller is better."""
