@@ -16,7 +16,7 @@ from optuna_whale.core import (
     WhaleOptimizer,
     WhaleSettings,
 )
-from optuna_whale.core.moves import reflect
+from optuna_whale.core.moves import local_step, reflect
 from optuna_whale.core.propose import propose
 from optuna_whale.core.schedule import (
     cycle_is_done,
@@ -25,6 +25,7 @@ from optuna_whale.core.schedule import (
     latin_hypercube,
 )
 from optuna_whale.core.screen import feasibility_gp, gp_surrogate, rank_surrogate, screen_surrogate
+from optuna_whale.core.settings import LOCAL_CANDIDATES, LOCAL_SCALE
 
 
 def E(number: int, slot: int, cycle: int, x: np.ndarray, values: tuple[float, ...], violation: float = 0.0) -> Evaluation:
@@ -526,6 +527,56 @@ def test_screening_drops_rejected_candidates_unless_all_are() -> None:
         # a predicate that rejects all candidates leaves the choice to the surrogate
         none = propose(pop, cfg, np.random.default_rng(seed), design_seed=0, accept=lambda x: False)
         np.testing.assert_array_equal(none.x, plain.x)
+
+
+def test_local_candidates_only_by_default_in_low_dimensional_continuous_studies() -> None:
+    """(L1) candidates: 8 by default at one or two continuous parameters with the GP screen and
+    one objective; none elsewhere or where the user sets ``screen_candidates``."""
+    assert Config.for_cube(2).constrained_local_candidates == LOCAL_CANDIDATES == 8
+    assert Config.for_cube(1).constrained_local_candidates == LOCAL_CANDIDATES
+    assert Config.for_cube(3).constrained_local_candidates == 0
+    assert Config.for_cube(2, n_objectives=2).constrained_local_candidates == 0
+    assert Config.for_cube(2, screen_candidates=8).constrained_local_candidates == 0
+    assert Config.for_cube(2, screen_model="quadratic").constrained_local_candidates == 0
+    assert WhaleSettings().resolve(2, discrete=True).constrained_local_candidates == 0
+
+
+def test_local_step_draws_around_the_best_ranked_point_at_a_fifth_of_the_spread() -> None:
+    rng = np.random.default_rng(0)
+    ranked = np.array([[0.5, 0.4], [0.3, 0.6], [0.7, 0.5], [0.45, 0.2]])
+    steps = [local_step(ranked, LOCAL_SCALE, rng) for _ in range(4000)]
+    x = np.array([s.x for s in steps])
+    assert {s.move for s in steps} == {"local"} and np.all((x >= 0) & (x <= 1))
+    np.testing.assert_allclose(x.mean(axis=0), ranked[0], atol=0.01)
+    np.testing.assert_allclose(x.std(axis=0), LOCAL_SCALE * ranked.std(axis=0), rtol=0.05)
+
+
+def _constrained_population(infeasible: bool) -> tuple[Config, Population]:
+    cfg = Config.for_cube(2, population_size=4)
+    builder = PopulationFold(cfg)
+    rng = np.random.default_rng(3)
+    for k in range(24):
+        x = rng.random(2)
+        builder.add(E(k, k % 4, 0, x, (float(np.sum((x - 0.5) ** 2)),)))
+    if infeasible:
+        builder.add(E(24, 0, 0, np.array([0.9, 0.9]), (-1.0,), violation=1.0))
+    return cfg, builder.snapshot(0)
+
+
+def test_constrained_studies_at_two_parameters_screen_local_candidates() -> None:
+    """From the first infeasible trial on, (L1) candidates compete in the screen beside the
+    moves and win some trials; before it, and in an unconstrained study, they are not drawn."""
+    cfg, pop = _constrained_population(infeasible=True)
+    assert pop.recent.shape[0] > 0 and pop.ranked.shape[0] >= 3
+    moves = [propose(pop, cfg, np.random.default_rng(seed), design_seed=0) for seed in range(60)]
+    local = [p for p in moves if p.move == "local"]
+    assert 0 < len(local) < len(moves)
+    spread = pop.ranked.std(axis=0)
+    for p in local:  # within 5 standard deviations of (L1) around the best point
+        assert np.all(np.abs(p.x - pop.ranked[0]) <= 5 * LOCAL_SCALE * spread + 1e-9)
+    cfg, pop = _constrained_population(infeasible=False)
+    assert pop.recent.shape[0] == 0
+    assert all(propose(pop, cfg, np.random.default_rng(seed), design_seed=0).move != "local" for seed in range(60))
 
 
 # -- ablation moves and categorical resampling ------------------------------------------------

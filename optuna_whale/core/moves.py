@@ -62,6 +62,14 @@ With ``D = X* - X_i`` (a partner standing in as above) and the frame ``B`` chose
                X' = X_i + B (m ⊙ B^T (V - X_i)),  m_j ~ Bernoulli(0.9), one j forced      (A2)
     uniform:   X' ~ U(0, 1)^d                                                            (A3)
 
+Local candidates (constrained studies at one or two parameters)
+---------------------------------------------------------------
+With ``X_b`` the best point of the ranked set (the constrained order of (G6)) and ``s`` the
+per-coordinate standard deviation of the ranked points, extra candidates beside a whale's
+moves, judged by the same screen::
+
+    local:     X' = reflect(X_b + lambda_L s ⊙ z),  z ~ N(0, I),  lambda_L = 0.2         (L1)
+
 ``(a / 2) |D_j|`` is the mean absolute step of (W3), so (A1) keeps the whale's schedule and
 scale and drops only its shape; (A2) is differential evolution's binomial crossover around the
 whale; (A3) leaves everything to the surrogate screen.
@@ -92,6 +100,7 @@ __all__ = [
     "EIGEN_DEGENERATE_MAX_DIM",
     "cached_eigenbasis",
     "eigenbasis",
+    "local_step",
     "reflect",
     "resample_categoricals",
 ]
@@ -102,7 +111,7 @@ __all__ = [
 EIGEN_DEGENERATE_MAX_DIM = 32
 
 #: Every move name a proposal can carry: the initial design, a restart's design, and the moves.
-MOVE_KINDS = ("init", "restart", "search", "encircle", "spiral", "gaussian", "de", "uniform")
+MOVE_KINDS = ("init", "restart", "search", "encircle", "spiral", "gaussian", "de", "uniform", "local")
 
 
 class Step(NamedTuple):
@@ -157,6 +166,14 @@ def cached_eigenbasis(pop: Population, dim: int) -> np.ndarray | None:
         pop.derived[key] = eigenbasis(pop.elite, dim)
     basis: np.ndarray | None = pop.derived[key]
     return basis
+
+
+def local_step(ranked: np.ndarray, scale: float, rng: np.random.Generator) -> Step:
+    """(L1): a candidate around the best ranked point ``ranked[0]``, at ``scale`` times the
+    ranked points' per-coordinate spread, reflected into the cube (W6)."""
+    spread = ranked.std(axis=0) + 1e-12
+    x = reflect(ranked[0] + scale * spread * rng.standard_normal(ranked.shape[1]))  # (L1)
+    return Step(x, "local", Frame.AXES)
 
 
 def resample_categoricals(x: np.ndarray, config: Config, rng: np.random.Generator) -> np.ndarray:

@@ -26,11 +26,11 @@ from typing import Protocol
 import numpy as np
 
 from optuna_whale.core.fold import Population
-from optuna_whale.core.moves import Step, reflect, resample_categoricals
+from optuna_whale.core.moves import Step, local_step, reflect, resample_categoricals
 from optuna_whale.core.records import Proposal
 from optuna_whale.core.schedule import cycle_is_done, design_point
 from optuna_whale.core.screen import screen_surrogate
-from optuna_whale.core.settings import Config
+from optuna_whale.core.settings import LOCAL_SCALE, Config
 
 __all__ = ["PopulationSource", "avoid_tried", "choose_slot", "next_proposal", "propose"]
 
@@ -133,15 +133,19 @@ def _screened(
     snap: Snap | None, accept: Callable[[np.ndarray], bool] | None,
 ) -> Step:
     """Step 4: ``K`` candidate moves of whale ``whale``, the surrogate's best (without a
-    surrogate, the first drawn)."""
+    surrogate, the first drawn); in a constrained study with ``constrained_local_candidates``,
+    that many (L1) candidates around the best ranked point besides."""
     step = moves(pop, whale, config, rng)
     if config.screening:
         model = screen_surrogate(
             pop.ranked, pop.recent, pop.recent_violations, config.screen_model, pop.recent_constraints
         )
         if model is not None:
-            k = config.candidates(constrained=pop.recent.shape[0] > 0)
+            constrained = pop.recent.shape[0] > 0
+            k = config.candidates(constrained=constrained)
             steps = [step] + [moves(pop, whale, config, rng) for _ in range(k - 1)]
+            if constrained and config.constrained_local_candidates and pop.ranked.shape[0] >= 3:
+                steps += [local_step(pop.ranked, LOCAL_SCALE, rng) for _ in range(config.constrained_local_candidates)]
             points = [s.x if snap is None else snap(s.x) for s in steps]
             scores = model(np.array(points))
             if accept is not None:
