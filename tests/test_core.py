@@ -16,7 +16,7 @@ from optuna_whale.core import (
     WhaleOptimizer,
     WhaleSettings,
 )
-from optuna_whale.core.moves import local_step, reflect
+from optuna_whale.core.moves import local_steps, reflect
 from optuna_whale.core.propose import propose
 from optuna_whale.core.schedule import (
     cycle_is_done,
@@ -544,7 +544,7 @@ def test_local_candidates_only_by_default_in_low_dimensional_continuous_studies(
 def test_local_step_draws_around_the_best_ranked_point_at_a_fifth_of_the_spread() -> None:
     rng = np.random.default_rng(0)
     ranked = np.array([[0.5, 0.4], [0.3, 0.6], [0.7, 0.5], [0.45, 0.2]])
-    steps = [local_step(ranked, LOCAL_SCALE, rng) for _ in range(4000)]
+    steps = local_steps(ranked, 4000, LOCAL_SCALE, rng)
     x = np.array([s.x for s in steps])
     assert {s.move for s in steps} == {"local"} and np.all((x >= 0) & (x <= 1))
     np.testing.assert_allclose(x.mean(axis=0), ranked[0], atol=0.01)

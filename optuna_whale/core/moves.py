@@ -100,7 +100,7 @@ __all__ = [
     "EIGEN_DEGENERATE_MAX_DIM",
     "cached_eigenbasis",
     "eigenbasis",
-    "local_step",
+    "local_steps",
     "reflect",
     "resample_categoricals",
 ]
@@ -168,12 +168,12 @@ def cached_eigenbasis(pop: Population, dim: int) -> np.ndarray | None:
     return basis
 
 
-def local_step(ranked: np.ndarray, scale: float, rng: np.random.Generator) -> Step:
-    """(L1): a candidate around the best ranked point ``ranked[0]``, at ``scale`` times the
+def local_steps(ranked: np.ndarray, n: int, scale: float, rng: np.random.Generator) -> list[Step]:
+    """(L1): ``n`` candidates around the best ranked point ``ranked[0]``, at ``scale`` times the
     ranked points' per-coordinate spread, reflected into the cube (W6)."""
     spread = ranked.std(axis=0) + 1e-12
-    x = reflect(ranked[0] + scale * spread * rng.standard_normal(ranked.shape[1]))  # (L1)
-    return Step(x, "local", Frame.AXES)
+    x = reflect(ranked[0] + scale * spread * rng.standard_normal((n, ranked.shape[1])))  # (L1)
+    return [Step(row, "local", Frame.AXES) for row in x]
 
 
 def resample_categoricals(x: np.ndarray, config: Config, rng: np.random.Generator) -> np.ndarray:

@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from optuna_whale.core.fold import Population
-from optuna_whale.core.moves import Step, local_step, reflect, resample_categoricals
+from optuna_whale.core.moves import Step, local_steps, reflect, resample_categoricals
 from optuna_whale.core.records import Proposal
 from optuna_whale.core.schedule import cycle_is_done, design_point
 from optuna_whale.core.screen import screen_surrogate
@@ -144,8 +144,8 @@ def _screened(
             constrained = pop.recent.shape[0] > 0
             k = config.candidates(constrained=constrained)
             steps = [step] + [moves(pop, whale, config, rng) for _ in range(k - 1)]
-            if constrained and config.constrained_local_candidates and pop.ranked.shape[0] >= 3:
-                steps += [local_step(pop.ranked, LOCAL_SCALE, rng) for _ in range(config.constrained_local_candidates)]
+            if constrained and config.constrained_local_candidates and pop.ranked.shape[0] >= 3:  # a spread
+                steps += local_steps(pop.ranked, config.constrained_local_candidates, LOCAL_SCALE, rng)
             points = [s.x if snap is None else snap(s.x) for s in steps]
             scores = model(np.array(points))
             if accept is not None:

@@ -62,16 +62,20 @@ LOCAL_CANDIDATES, LOCAL_SCALE = 8, 0.2
 LOW_DIM_DESIGN_EXTRA = 3
 
 
+def _low_dim_continuous(model: str, discrete: bool, n_params: int, n_objectives: int) -> bool:
+    """Whether a space gets the low-dimensional defaults: the GP screen, a continuous space of at
+    most :data:`LOW_DIM_PARAMS` parameters, one objective."""
+    return model == "gp" and not discrete and n_params <= LOW_DIM_PARAMS and n_objectives == 1
+
+
 def default_local_candidates(model: str, discrete: bool, n_params: int, n_objectives: int) -> int:
     """The default number of (L1) candidates in a constrained study (:data:`LOCAL_CANDIDATES`)."""
-    if model == "gp" and not discrete and n_params <= LOW_DIM_PARAMS and n_objectives == 1:
-        return LOCAL_CANDIDATES
-    return 0
+    return LOCAL_CANDIDATES if _low_dim_continuous(model, discrete, n_params, n_objectives) else 0
 
 
 def default_initial_design(model: str, discrete: bool, n_params: int, n_objectives: int, population: int) -> int:
     """The default ``initial_design`` ``n_0`` of a space (S7; :data:`LOW_DIM_DESIGN_EXTRA`)."""
-    if model == "gp" and not discrete and n_params <= LOW_DIM_PARAMS and n_objectives == 1:
+    if _low_dim_continuous(model, discrete, n_params, n_objectives):
         return min(population, n_params + LOW_DIM_DESIGN_EXTRA)
     return population
 
